@@ -1,0 +1,90 @@
+"""Input validation shared by the public entry points.
+
+Every check raises :class:`ValueError` or :class:`TypeError` with a message that names the
+quantity, the expected and the actual shape or value, and the equation it comes from.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_float_array", "as_pair", "check_finite", "check_shape", "as_positive_int"]
+
+
+def _eq(eq):
+    return f" ({eq})" if eq else ""
+
+
+def as_float_array(x, name, ndim=None, eq=None, finite=True):
+    """Convert ``x`` to a float64 array, rejecting complex, bool, object and string data.
+
+    float32 and integer input is converted to float64.
+    """
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a real numeric array{_eq(eq)}, got a string")
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must be a rectangular numeric array{_eq(eq)}") from exc
+    if arr.dtype == object:
+        raise TypeError(f"{name} must be a real numeric array{_eq(eq)}, got dtype object")
+    if arr.dtype == bool:
+        raise TypeError(f"{name} must be a real numeric array{_eq(eq)}, got dtype bool")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real{_eq(eq)}, got complex dtype {arr.dtype}")
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError(f"{name} must be a real numeric array{_eq(eq)}, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-dimensional{_eq(eq)}, got shape {arr.shape}")
+    if finite:
+        check_finite(arr, name, eq)
+    return arr
+
+
+def check_finite(arr, name, eq=None):
+    """Raise ``ValueError`` if ``arr`` holds NaN or inf."""
+    if not np.all(np.isfinite(arr)):
+        bad = "NaN" if np.any(np.isnan(arr)) else "inf"
+        raise ValueError(f"{name} contains {bad}{_eq(eq)}; all entries must be finite")
+
+
+def check_shape(arr, shape, name, eq=None, label=None):
+    """Raise ``ValueError`` unless ``arr.shape == shape``; ``label`` spells the shape."""
+    if tuple(arr.shape) != tuple(shape):
+        want = label if label is not None else " x ".join(map(str, shape))
+        got = " x ".join(map(str, arr.shape)) if arr.ndim else "a scalar"
+        raise ValueError(f"{name} must be {want}{_eq(eq)}, got {got}")
+
+
+def as_positive_int(x, name, minimum=1, eq=None):
+    """An integer >= ``minimum`` (bools rejected)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+        raise TypeError(f"{name} must be an integer{_eq(eq)}, got {x!r}")
+    if x < minimum:
+        raise ValueError(f"{name} must be >= {minimum}{_eq(eq)}, got {x}")
+    return int(x)
+
+
+def as_pair(x, name, minimum=1, eq=None):
+    """An int or a pair of ints, each >= ``minimum``, as a tuple of two ints."""
+    if isinstance(x, (numbers.Integral, np.integer)) and not isinstance(x, bool):
+        vals = (int(x), int(x))
+    else:
+        try:
+            vals = tuple(x)
+        except TypeError as exc:
+            raise TypeError(f"{name} must be an int or a pair of ints{_eq(eq)}, "
+                            f"got {x!r}") from exc
+        if len(vals) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints{_eq(eq)}, got {x!r}")
+        for v in vals:
+            if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)):
+                raise TypeError(f"{name} must hold integers{_eq(eq)}, got {x!r}")
+        vals = (int(vals[0]), int(vals[1]))
+    if min(vals) < minimum:
+        raise ValueError(f"{name} must be >= {minimum} along each axis{_eq(eq)}, got {x!r}")
+    return vals

@@ -1,0 +1,131 @@
+r"""Activation functions f and their derivatives f' (47.1154, Table 47.11).
+
+Every activation acts entrywise on its argument except ``softmax``, which acts on the
+last axis and is allowed only at the output layer (seed ``001``). Derivatives follow the
+conventions of DESIGN.md: ``relu'(0) = 0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Activation", "get_activation", "ACTIVATIONS", "softmax"]
+
+
+def _sigmoid(z):
+    # Split by sign so that exp never overflows.
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def _sigmoid_prime(z):
+    s = _sigmoid(z)
+    return s * (1.0 - s)
+
+
+def _tanh_prime(z):
+    return 1.0 - np.tanh(z) ** 2
+
+
+def _relu(z):
+    return np.maximum(z, 0.0)
+
+
+def _relu_prime(z):
+    # relu'(0) = 0 (DESIGN.md, convention 3).
+    return (z > 0).astype(float)
+
+
+def softmax(z):
+    r"""Softmax over the last axis, shifted by the maximum so that large logits do not overflow.
+
+    .. math:: y(q) = e^{z(q)} / \sum_{q'} e^{z(q')}
+
+    Implements the output map of seed ``001`` (KTH DD2424, SOFTMAX).
+    """
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _softmax_vjp(z, u):
+    # J(z)^T u for the softmax Jacobian J = diag(y) - y y^T (symmetric).
+    y = softmax(z)
+    return y * (u - np.sum(y * u, axis=-1, keepdims=True))
+
+
+@dataclass(frozen=True)
+class Activation:
+    r"""An activation function ``f`` with its derivative ``f'`` (47.1154).
+
+    Attributes
+    ----------
+    name : str
+        One of ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"linear"``, ``"softmax"``.
+    f : callable
+        The map applied to a pre-activation ``z``.
+    fprime : callable or None
+        The entrywise derivative ``f'(z)``; ``None`` for softmax, whose Jacobian is not
+        diagonal (use :meth:`vjp`).
+    """
+
+    name: str
+    f: Callable
+    fprime: Callable | None
+    elementwise: bool = True
+
+    def vjp(self, z, u):
+        r"""Return ``(df/dz)^T u``: ``f'(z) \odot u`` for entrywise activations (47.1233).
+
+        For softmax this is ``y \odot (u - (y^T u) 1)`` with ``y = softmax(z)``.
+        """
+        if self.elementwise:
+            return self.fprime(z) * u
+        return _softmax_vjp(z, u)
+
+    def __call__(self, z):
+        return self.f(z)
+
+
+ACTIVATIONS = {
+    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_prime),
+    "tanh": Activation("tanh", np.tanh, _tanh_prime),
+    "relu": Activation("relu", _relu, _relu_prime),
+    "linear": Activation("linear", lambda z: np.array(z, dtype=float, copy=True),
+                         lambda z: np.ones_like(z, dtype=float)),
+    "softmax": Activation("softmax", softmax, None, elementwise=False),
+}
+
+
+def get_activation(name, *, allow_softmax=False):
+    r"""Look up an activation by name (47.1154).
+
+    Parameters
+    ----------
+    name : str or Activation
+        ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"linear"`` (and ``"softmax"`` where
+        ``allow_softmax``).
+    allow_softmax : bool
+        Whether the caller is the output layer.
+    """
+    if isinstance(name, Activation):
+        act = name
+    else:
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)} (47.1154), got {name!r}"
+            )
+        act = ACTIVATIONS[name]
+    if not act.elementwise and not allow_softmax:
+        raise ValueError(
+            "softmax acts on a whole vector and is allowed only as the output activation "
+            "(seed 001), got it for an inner layer"
+        )
+    return act

@@ -1,0 +1,489 @@
+r"""The convolutional network of section 47.25.4: architecture, sizes and parameters.
+
+A :class:`Network` has ``C`` correlation/pooling layers ``c = 1..C`` (described by
+:class:`Conv`) followed by a feedforward network of ``L`` layers ``l = 1..L`` (input
+``l = 1``, output ``l = L``). Parameters live in :class:`Params`, keyed by the book's layer
+numbers and in the book's shapes (47.1221g-h, 47.1224a-b):
+
+* ``W_conv[c]``: :math:`W_c`, ``S_c D_{c-1} x D_c``; column ``d`` is
+  :math:`W^{(d,c)} = \mathrm{col}\{w_1^{(d,c)}, \dots, w_{D_{c-1}}^{(d,c)}\}`;
+* ``Theta_conv[c]``: :math:`\Theta_c`, ``D_{c-1} x D_c``, column ``d`` is
+  :math:`\theta^{(d,c)}`;
+* ``W_ff[l]``: :math:`W_\ell`, ``n_{l+1} x n_l``; ``theta_ff[l]``: :math:`\theta_\ell`,
+  ``n_{l+1}``.
+
+Pre-activations are :math:`z = W y - \theta` (minus). Only the column sums of
+:math:`\Theta_c` reach :math:`z` (47.1216): the book's parametrisation is redundant, and
+:meth:`Network.parameter_count` reports both counts.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import as_float_array, as_pair, as_positive_int, check_finite
+from .activations import get_activation
+from .losses import get_loss
+from .operators import sliding_partition
+from .pooling import Pooling
+
+__all__ = ["Conv", "ConvLayer", "Network", "Params"]
+
+
+@dataclass(frozen=True)
+class Conv:
+    r"""Description of one correlation/pooling layer ``c`` (47.1212)-(47.1213).
+
+    Parameters
+    ----------
+    depth : int
+        :math:`D_c`, the number of feature maps.
+    mask : int or (int, int)
+        Mask shape; :math:`S_c` is its number of entries.
+    padding : {"same", "valid"} or int or (int, int)
+        See :func:`sayedcnn.sliding_partition`.
+    stride : int or (int, int)
+        Step of the sliding mask.
+    activation : str
+        ``f`` of the layer: ``"tanh"``, ``"relu"``, ``"sigmoid"`` or ``"linear"``.
+    pool : None, tuple, dict or Pooling
+        ``None`` (no pooling, ``t = y``), ``(kind, block)`` or ``(kind, block, stride)``,
+        a dict of :class:`Pooling` keyword arguments (without ``in_shape``), or a ready
+        :class:`Pooling` over the ``P_c`` entries of the map.
+    connections : None or sequence
+        For each output map ``d`` (0-based), the 0-based input maps :math:`\mathcal D` it
+        sums over (47.1213); ``None`` connects every input map.
+    """
+
+    depth: int
+    mask: object = 3
+    padding: object = "same"
+    stride: object = 1
+    activation: str = "tanh"
+    pool: object = None
+    connections: object = None
+
+
+@dataclass
+class ConvLayer:
+    """A resolved layer ``c`` of a :class:`Network`: sizes, partition and pooling."""
+
+    c: int
+    D_in: int
+    D: int
+    in_shape: tuple
+    partition: object  # SlidingPartition: V_{c-1} of the book (47.1209)
+    pooling: Pooling
+    pooled: bool
+    activation: object
+    conn: np.ndarray  # D_{c-1} x D_c booleans (47.1213)
+    spec: Conv
+
+    @property
+    def S(self):
+        return self.partition.S
+
+    @property
+    def P(self):
+        return self.partition.P
+
+    @property
+    def P_out(self):
+        return self.pooling.P_out
+
+    @property
+    def map_shape(self):
+        return self.partition.out_shape
+
+    @property
+    def pooled_shape(self):
+        return self.pooling.out_shape
+
+    @property
+    def W_mask(self):
+        """``S_c D_{c-1} x D_c`` booleans: the entries of ``W_c`` that the table connects."""
+        return np.repeat(self.conn, self.S, axis=0)
+
+
+def _build_pooling(spec, shape, c):
+    if spec is None:
+        return Pooling("mean", in_shape=shape, block=(1, 1)), False  # identity: t = y
+    if isinstance(spec, Pooling):
+        P = shape[0] * shape[1]
+        if spec.P != P:
+            raise ValueError(f"the Pooling of layer c = {c} pools {spec.P} entries but the "
+                             f"feature map has P_{c} = {P} (47.1208)")
+        return spec, True
+    if isinstance(spec, dict):
+        kw = dict(spec)
+        kind = kw.pop("kind", None)
+        if "regions" in kw:
+            kw.setdefault("P", shape[0] * shape[1])
+            return Pooling(kind, **kw), True
+        return Pooling(kind, in_shape=shape, **kw), True
+    if isinstance(spec, (tuple, list)) and 2 <= len(spec) <= 3:
+        kind, block = spec[0], spec[1]
+        stride = spec[2] if len(spec) == 3 else None
+        return Pooling(kind, in_shape=shape, block=block, stride=stride), True
+    raise ValueError(f"pool of layer c = {c} must be None, (kind, block[, stride]), a dict or a "
+                     f"Pooling, got {spec!r}")
+
+
+@dataclass
+class Params:
+    r"""Parameters of a :class:`Network` in the book's shapes (47.1221g-h, 47.1224a-b).
+
+    ``W_conv`` and ``Theta_conv`` are keyed by ``c = 1..C``; ``W_ff`` and ``theta_ff`` by
+    ``l = 1..L-1``.
+    """
+
+    W_conv: dict = field(default_factory=dict)
+    Theta_conv: dict = field(default_factory=dict)
+    W_ff: dict = field(default_factory=dict)
+    theta_ff: dict = field(default_factory=dict)
+
+    GROUPS = ("W_conv", "Theta_conv", "W_ff", "theta_ff")
+
+    def items(self):
+        """Yield ``(group, key, array)`` over every parameter array, in a fixed order."""
+        for g in self.GROUPS:
+            d = getattr(self, g)
+            for k in sorted(d):
+                yield g, k, d[k]
+
+    def copy(self):
+        """A deep copy."""
+        return Params(*({k: np.array(v, dtype=float) for k, v in getattr(self, g).items()}
+                        for g in self.GROUPS))
+
+    def map(self, fn, *others):
+        """A new Params with ``fn(a, *others' a)`` applied array by array."""
+        out = Params()
+        for g in self.GROUPS:
+            setattr(out, g, {k: fn(v, *(getattr(o, g)[k] for o in others))
+                             for k, v in getattr(self, g).items()})
+        return out
+
+    def __add__(self, other):
+        return self.map(np.add, other)
+
+    def __sub__(self, other):
+        return self.map(np.subtract, other)
+
+    def __mul__(self, scalar):
+        return self.map(lambda a: a * scalar)
+
+    __rmul__ = __mul__
+
+    def to_vector(self):
+        """All entries in one vector (order of :meth:`items`, each array column-major)."""
+        return np.concatenate([a.reshape(-1, order="F") for _, _, a in self.items()])
+
+    def from_vector(self, v):
+        """A Params shaped like ``self`` with entries taken from ``v`` (see :meth:`to_vector`)."""
+        out = self.copy()
+        pos = 0
+        for g, k, a in self.items():
+            getattr(out, g)[k] = np.asarray(v[pos:pos + a.size], dtype=float).reshape(
+                a.shape, order="F")
+            pos += a.size
+        return out
+
+    def max_rel_diff(self, other):
+        r"""Largest relative difference over arrays:
+        :math:`\|a - b\|_\infty / \max(\|a\|_\infty, \|b\|_\infty)`."""
+        worst = 0.0
+        for (_g, _k, a), (_, _, b) in zip(self.items(), other.items()):
+            scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0), 1e-300)
+            worst = max(worst, float(np.max(np.abs(a - b), initial=0.0) / scale))
+        return worst
+
+
+class Network:
+    r"""A convolutional neural network as in section 47.25.4 (Fig. 47.97).
+
+    Parameters
+    ----------
+    input_shape : (int, int)
+        Image size ``rows x cols``; ``M = rows*cols`` (47.1143).
+    input_depth : int
+        :math:`D_0` (3 for RGB, Example 47.71).
+    conv : sequence of Conv
+        The layers ``c = 1..C`` (``C >= 1``).
+    hidden : sequence of int
+        Sizes :math:`n_2, \dots, n_{L-1}` of the hidden feedforward layers.
+    outputs : int
+        :math:`n_L = Q`.
+    hidden_activation : str or sequence of str
+        ``f`` of the hidden layers (one name, or one per hidden layer).
+    output_activation : str
+        ``f`` of the output layer (``"softmax"`` allowed here only).
+    loss : {"quadratic", "cross_entropy"}
+        The book's :math:`\|\gamma - y\|^2` (47.1229), or cross-entropy with softmax
+        outputs (seed 001).
+
+    Implements the architecture of (47.1216) and the sizes of (47.1205)-(47.1225).
+    """
+
+    def __init__(self, input_shape, input_depth=1, conv=(), hidden=(), outputs=10,
+                 hidden_activation="sigmoid", output_activation=None, loss="quadratic"):
+        self.input_shape = as_pair(input_shape, "input_shape", eq="47.1143")
+        self.input_depth = as_positive_int(input_depth, "input_depth D_0", eq="47.1216")
+        conv = list(conv)
+        if not conv:
+            raise ValueError("a convolutional network needs C >= 1 correlation layers (47.1216)")
+        self.loss = get_loss(loss)
+        if output_activation is None:
+            output_activation = "softmax" if self.loss.name == "cross_entropy" else "sigmoid"
+        self.output_activation = get_activation(output_activation, allow_softmax=True)
+        self.loss.check_output_activation(self.output_activation)
+        self.layers = []
+        shape, D_prev = self.input_shape, self.input_depth
+        for c, spec in enumerate(conv, start=1):
+            if not isinstance(spec, Conv):
+                raise TypeError(f"conv[{c - 1}] must be a sayedcnn.Conv, got {type(spec).__name__}")
+            D = as_positive_int(spec.depth, f"depth D_{c}", eq="47.1206")
+            part = sliding_partition(shape, spec.mask, spec.stride, spec.padding)
+            pooling, pooled = _build_pooling(spec.pool, part.out_shape, c)
+            conn = np.ones((D_prev, D), dtype=bool)
+            if spec.connections is not None:
+                table = list(spec.connections)
+                if len(table) != D:
+                    raise ValueError(f"connections of layer c = {c} must list, for each of the "
+                                     f"D_{c} = {D} output maps, its input maps (47.1213); got "
+                                     f"{len(table)} entries")
+                conn[:] = False
+                for d, js in enumerate(table):
+                    js = list(js)
+                    if not js:
+                        raise ValueError(f"connections of layer c = {c} leave output map d = {d} "
+                                         f"with no input map (47.1213)")
+                    for j in js:
+                        if (isinstance(j, bool) or not isinstance(j, numbers.Integral)
+                                or not 0 <= j < D_prev):
+                            raise ValueError(
+                                f"connections of layer c = {c}, map d = {d}: input map {j!r} is "
+                                f"not in 0..D_{c - 1}-1 = 0..{D_prev - 1} (47.1213)")
+                        conn[j, d] = True
+            act = get_activation(spec.activation)
+            self.layers.append(ConvLayer(c, D_prev, D, shape, part, pooling, pooled, act, conn,
+                                         spec))
+            shape, D_prev = pooling.out_shape, D
+        self.C = len(self.layers)
+        hidden = [as_positive_int(h, f"hidden[{i}]", eq="47.1221f") for i, h in enumerate(hidden)]
+        Q = as_positive_int(outputs, "outputs Q", eq="47.1231")
+        self.n = [None, D_prev * self.layers[-1].P_out, *hidden, Q]  # n[l], l = 1..L (47.1217)
+        self.L = len(self.n) - 1
+        if isinstance(hidden_activation, (str,)) or hasattr(hidden_activation, "f"):
+            hidden_activation = [hidden_activation] * len(hidden)
+        hidden_activation = list(hidden_activation)
+        if len(hidden_activation) != len(hidden):
+            raise ValueError(f"hidden_activation must give one activation per hidden layer "
+                             f"({len(hidden)}), got {len(hidden_activation)}")
+        # ff_activation[l] is f of layer l, l = 2..L
+        self.ff_activation = {l: get_activation(a) for l, a in
+                              zip(range(2, self.L), hidden_activation)}
+        self.ff_activation[self.L] = self.output_activation
+
+    # -- description ----------------------------------------------------------------------
+
+    @property
+    def Q(self):
+        return self.n[self.L]
+
+    def sizes(self):
+        r"""The book's sizes per layer: a list of dicts, one per conv layer ``c`` (``D_c``,
+        ``S_c``, ``P_c``, ``P'_c`` and the map shapes) and one per feedforward layer ``l``
+        (``n_l``). Implements the size bookkeeping of (47.1206)-(47.1225)."""
+        rows = [{"layer": "input", "D": self.input_depth, "shape": self.input_shape,
+                 "M": self.input_shape[0] * self.input_shape[1]}]
+        for ly in self.layers:
+            rows.append({"layer": f"c={ly.c}", "D": ly.D, "S": ly.S, "P": ly.P, "P'": ly.P_out,
+                         "mask": ly.partition.mask, "stride": ly.partition.stride,
+                         "map": ly.map_shape, "pooled": ly.pooled_shape,
+                         "pool": ly.pooling.kind if ly.pooled else "none",
+                         "f": ly.activation.name, "connections": int(ly.conn.sum())})
+        for l in range(1, self.L + 1):
+            rows.append({"layer": f"l={l}", "n": self.n[l],
+                         "f": self.ff_activation[l].name if l > 1 else "-"})
+        return rows
+
+    def size_table(self):
+        """The table of :meth:`sizes` as printable text."""
+        pc = "P_c'"
+        lines = [f"{'layer':<7} {'D_c':>4} {'S_c':>4} {'P_c':>6} {pc:>6} {'map':>9} "
+                 f"{'pooled':>9} {'pool':>11} {'f':>8} {'n_l':>6}"]
+        for r in self.sizes():
+            if r["layer"] == "input":
+                lines.append(f"{'input':<7} {r['D']:>4} {'':>4} {r['M']:>6} {'':>6} "
+                             f"{'x'.join(map(str, r['shape'])):>9}")
+            elif r["layer"].startswith("c="):
+                pp = r["P'"]
+                lines.append(f"{r['layer']:<7} {r['D']:>4} {r['S']:>4} {r['P']:>6} {pp:>6} "
+                             f"{'x'.join(map(str, r['map'])):>9} "
+                             f"{'x'.join(map(str, r['pooled'])):>9} {r['pool']:>11} {r['f']:>8}")
+            else:
+                lines.append(f"{r['layer']:<7} {'':>4} {'':>4} {'':>6} {'':>6} {'':>9} {'':>9} "
+                             f"{'':>11} {r['f']:>8} {r['n']:>6}")
+        return "\n".join(lines)
+
+    def parameter_count(self):
+        r"""Parameter counts: ``book`` counts every entry of :math:`W_c, \Theta_c, W_\ell,
+        \theta_\ell` (47.1224); ``effective`` counts connected weights, one bias per map
+        (only the column sums of :math:`\Theta_c` reach :math:`z`, 47.1216) and the
+        feedforward parameters."""
+        book = eff = 0
+        for ly in self.layers:
+            book += ly.S * ly.D_in * ly.D + ly.D_in * ly.D
+            eff += ly.S * int(ly.conn.sum()) + ly.D
+        for l in range(1, self.L):
+            ff = self.n[l + 1] * self.n[l] + self.n[l + 1]
+            book += ff
+            eff += ff
+        return {"book": book, "effective": eff}
+
+    def __repr__(self):
+        return (f"Network(input {self.input_depth}x{self.input_shape}, C={self.C}, "
+                f"n={self.n[1:]}, loss={self.loss.name!r})")
+
+    # -- parameters -----------------------------------------------------------------------
+
+    def param_shapes(self):
+        """Expected shape of every parameter array, keyed like :class:`Params`."""
+        shapes = {"W_conv": {}, "Theta_conv": {}, "W_ff": {}, "theta_ff": {}}
+        for ly in self.layers:
+            shapes["W_conv"][ly.c] = (ly.S * ly.D_in, ly.D)
+            shapes["Theta_conv"][ly.c] = (ly.D_in, ly.D)
+        for l in range(1, self.L):
+            shapes["W_ff"][l] = (self.n[l + 1], self.n[l])
+            shapes["theta_ff"][l] = (self.n[l + 1],)
+        return shapes
+
+    def init(self, seed=0, bias_scale=0.0):
+        r"""Random parameters in the book's shapes from ``numpy.random.default_rng(seed)``.
+
+        Weights are Gaussian with variance ``1/fan_in`` (fan-in: connected mask entries for
+        :math:`W_c`, :math:`n_\ell` for :math:`W_\ell`); entries of :math:`W_c,\Theta_c`
+        outside a connection table (47.1213) are zero; biases are
+        ``bias_scale * N(0, 1)`` (zero by default).
+        """
+        rng = np.random.default_rng(seed)
+        p = Params()
+        for ly in self.layers:
+            fan = np.maximum(ly.S * ly.conn.sum(axis=0), 1)
+            W = rng.standard_normal((ly.S * ly.D_in, ly.D)) / np.sqrt(fan)[None, :]
+            p.W_conv[ly.c] = W * ly.W_mask
+            p.Theta_conv[ly.c] = bias_scale * rng.standard_normal((ly.D_in, ly.D)) * ly.conn
+        for l in range(1, self.L):
+            p.W_ff[l] = rng.standard_normal((self.n[l + 1], self.n[l])) / np.sqrt(self.n[l])
+            p.theta_ff[l] = bias_scale * rng.standard_normal(self.n[l + 1])
+        return p
+
+    def check_params(self, params):
+        """Validate a :class:`Params` against the architecture; return it (float64 arrays)."""
+        if not isinstance(params, Params):
+            raise TypeError(f"params must be a sayedcnn.Params, got {type(params).__name__}")
+        eqs = {"W_conv": ("W_conv[{k}]", "S_{k}*D_{km1} x D_{k}", "47.1224a"),
+               "Theta_conv": ("Theta_conv[{k}]", "D_{km1} x D_{k}", "47.1224b"),
+               "W_ff": ("W_ff[{k}]", "n_{kp1} x n_{k}", "47.1221g"),
+               "theta_ff": ("theta_ff[{k}]", "n_{kp1}", "47.1221h")}
+        out = Params()
+        for g, want in self.param_shapes().items():
+            have = getattr(params, g)
+            if not isinstance(have, dict):
+                raise TypeError(f"params.{g} must be a dict keyed by layer number")
+            if set(have) != set(want):
+                raise ValueError(f"params.{g} must have keys {sorted(want)} (book layer numbers), "
+                                 f"got {sorted(have)}")
+            conv = {}
+            for k, shape in want.items():
+                name, label, eq = eqs[g]
+                fmt = {"k": k, "km1": k - 1, "kp1": k + 1}
+                a = as_float_array(have[k], name.format(**fmt), eq=eq, finite=False)
+                if a.shape != shape:
+                    got = " x ".join(map(str, a.shape)) if a.ndim else "a scalar"
+                    raise ValueError(f"{name.format(**fmt)} must be {label.format(**fmt)} = "
+                                     f"{' x '.join(map(str, shape))} ({eq}), got {got}")
+                check_finite(a, name.format(**fmt), eq)
+                conv[k] = a
+            setattr(out, g, conv)
+        return out
+
+    # -- data -----------------------------------------------------------------------------
+
+    def check_images(self, X, name="X"):
+        """Validate images ``(N, D_0, rows, cols)`` (or one ``(D_0, rows, cols)``); float64."""
+        X = as_float_array(X, name, eq="47.1216")
+        want = (self.input_depth, *self.input_shape)
+        if X.ndim == 3:
+            X = X[None]
+        if X.ndim != 4 or X.shape[1:] != want or X.shape[0] < 1:
+            raise ValueError(f"{name} must be N x D_0 x rows x cols = N x {want[0]} x {want[1]} x "
+                             f"{want[2]} (or one D_0 x rows x cols image) (47.1216), got shape "
+                             f"{X.shape}")
+        return X
+
+    def check_targets(self, Gamma, N, name="Gamma"):
+        """Validate targets ``(N, Q)`` (or one ``(Q,)``); float64."""
+        G = as_float_array(Gamma, name, eq="47.1229")
+        if G.ndim == 1:
+            G = G[None]
+        if G.shape != (N, self.Q):
+            raise ValueError(f"{name} must be N x Q = {N} x {self.Q} (47.1229), got shape "
+                             f"{np.shape(Gamma)}")
+        return G
+
+    # -- the listings, delegated ------------------------------------------------------------
+
+    def forward(self, params, h, method="listing"):
+        r"""Run (47.1216) on one image ``(D_0, rows, cols)`` or a batch ``(N, D_0, rows, cols)``.
+
+        ``method="listing"`` returns, per sample, every :math:`z, y, t, H` of the listing
+        (a :class:`~sayedcnn.forward.ForwardResult`, or a
+        :class:`~sayedcnn.forward.BatchForward` holding one per sample); ``"fused"`` runs the
+        whole batch at once. ``.output`` is :math:`y_L`.
+        """
+        from .forward import forward
+
+        return forward(self, params, h, method=method)
+
+    def backward(self, params, cache, gamma, keep_V=False):
+        r"""Every sensitivity of (47.1233)-(47.1262) for one forward result of the listing."""
+        from .training import backward_listing
+
+        return backward_listing(self, params, cache, gamma, keep_V=keep_V)
+
+    def gradients(self, params, X, Gamma, rho1=0.0, rho2=0.0, method="fused",
+                  scaling="1229"):
+        r"""Derivatives of :math:`J_{emp}` (47.1229) with respect to every parameter (47.1275)."""
+        from .training import gradients
+
+        return gradients(self, params, X, Gamma, rho1=rho1, rho2=rho2, method=method,
+                         scaling=scaling)
+
+    def risk(self, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229"):
+        r""":math:`J_{emp}(W,\theta)` of (47.1229) (or (47.1227) with ``scaling="1227"``)."""
+        from .training import risk
+
+        return risk(self, params, X, Gamma, rho1=rho1, rho2=rho2, scaling=scaling)
+
+    def predict(self, params, X):
+        """Output :math:`y_L` for a batch ``(N, D_0, rows, cols)`` by the fused path: ``(N, Q)``."""
+        from .forward import forward
+
+        return forward(self, params, X, method="fused").output
+
+    def sgd_step(self, params, X, Gamma, mu, rho1=0.0, rho2=0.0, method="fused"):
+        r"""One step of (47.1276) on a sample or a mini-batch; returns new :class:`Params`."""
+        from .training import sgd_step
+
+        return sgd_step(self, params, X, Gamma, mu, rho1=rho1, rho2=rho2, method=method)
+
+    def fit(self, params, X, labels, **kw):
+        r"""Train by (47.1276) over epochs of mini-batches; see :func:`sayedcnn.training.fit`."""
+        from .training import fit
+
+        return fit(self, params, X, labels, **kw)

@@ -1,0 +1,479 @@
+r"""The chapter's linear operators, built explicitly with :mod:`scipy.sparse`.
+
+Section 47.25.1-47.25.2 and 47.25.6 of Sayed, *Inference and Learning from Data*:
+
+* ``vec``/``unvec``: column stacking (47.1127, Fig. 47.82);
+* the reversal matrix :math:`\tilde I` (47.1137) and the flipped mask (47.1136, 47.1138);
+* correlation of an image with a mask (47.1133) and its convolution form (47.1139);
+* the Sobel, Prewitt (47.1140) and Gaussian (47.1135) masks and the edge magnitude (47.1142);
+* partition matrices :math:`V` (47.1148-47.1153) from index lists or sliding windows;
+* :math:`V^{(d,d',c+1)}` of (47.1257) and its skeleton (47.1255).
+
+Indices are 0-based in code; the book's are 1-based.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._checks import as_float_array, as_pair, check_finite
+
+__all__ = [
+    "vec",
+    "unvec",
+    "reversal_matrix",
+    "flip_mask",
+    "correlate",
+    "convolve",
+    "sobel_masks",
+    "prewitt_masks",
+    "gaussian_mask",
+    "edge_magnitude",
+    "partition_matrix",
+    "SlidingPartition",
+    "sliding_partition",
+    "patch_indicator",
+    "patch_matrix",
+    "V_ddc",
+    "V_ddc_skeleton",
+    "commutation_matrix",
+]
+
+
+# ---------------------------------------------------------------------------
+# vec / unvec (47.1127)
+# ---------------------------------------------------------------------------
+
+
+def vec(A):
+    r"""Stack the columns of ``A`` into one vector (47.1127, Fig. 47.82).
+
+    .. math:: \mathrm{vec}(A) = \mathrm{col}\{A_{:,1}, A_{:,2}, \dots\},
+
+    so entry ``(r, c)`` of a ``rows x cols`` matrix lands at ``r + c*rows`` (0-based).
+    Implements (47.1127). Sparse input is densified.
+    """
+    if sp.issparse(A):
+        A = A.toarray()
+    A = np.asarray(A)
+    if A.ndim != 2:
+        raise ValueError(f"vec expects a 2-D matrix (47.1127), got an array of shape {A.shape}")
+    return A.reshape(-1, order="F")
+
+
+def unvec(v, shape):
+    r"""Inverse of :func:`vec`: refill a ``rows x cols`` matrix column by column (47.1127)."""
+    v = np.asarray(v)
+    rows, cols = as_pair(shape, "shape")
+    if v.ndim != 1 or v.size != rows * cols:
+        raise ValueError(
+            f"unvec needs a vector of rows*cols = {rows * cols} entries (47.1127), "
+            f"got shape {v.shape}"
+        )
+    return v.reshape((rows, cols), order="F")
+
+
+def commutation_matrix(rows, cols):
+    r"""The commutation matrix :math:`K` with :math:`\mathrm{vec}(X^T) = K\,\mathrm{vec}(X)`.
+
+    ``X`` is ``rows x cols``; ``K`` is ``rows*cols x rows*cols`` (CSR). It maps the book's
+    column-major vec to the row-major flattening used by seed ``001`` (and by numpy).
+    """
+    rows, cols = int(rows), int(cols)
+    m = np.arange(rows * cols)
+    r, c = m % rows, m // rows  # vec(X) index m = r + c*rows
+    target = c + r * cols  # position of X[r, c] in vec(X^T)
+    return sp.csr_matrix((np.ones(rows * cols), (target, m)), shape=(rows * cols,) * 2)
+
+
+# ---------------------------------------------------------------------------
+# Masks, reversal and correlation (47.1133-47.1142)
+# ---------------------------------------------------------------------------
+
+
+def reversal_matrix(n):
+    r"""The reversed identity :math:`\tilde I` with ones on the anti-diagonal (47.1137), CSR."""
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"the reversal matrix (47.1137) needs n >= 1, got {n}")
+    i = np.arange(n)
+    return sp.csr_matrix((np.ones(n), (i, n - 1 - i)), shape=(n, n))
+
+
+def flip_mask(W):
+    r"""The flipped mask :math:`\mathcal W^\# = \tilde I \mathcal W \tilde I` (47.1136, 47.1138).
+
+    Entry :math:`\mathcal W^\#(k, \ell) = \mathcal W(-k, -\ell)`: a rotation by 180 degrees.
+    Implements (47.1138) with the reversal matrices of (47.1137).
+    """
+    W = as_float_array(W, "mask W", ndim=2, eq="47.1136")
+    Ir = reversal_matrix(W.shape[0])
+    Ic = reversal_matrix(W.shape[1])
+    return np.asarray(Ir @ W @ Ic)  # (47.1138) W# = I~ W I~
+
+
+def correlate(image, mask, stride=1, padding="same"):
+    r"""Correlate an image with a mask, entry by entry as in (47.1133).
+
+    .. math:: \mathcal F(r, c) = \sum_{k,\ell} \mathcal I(r+k, c+\ell)\,\mathcal W(k, \ell)
+              = h_{r,c}^T w,
+
+    computed as :math:`H^T w` with the patch matrix of the sliding partition
+    (47.1152, 47.1157). 'same' (the book's zero extension, mask centred on each pixel),
+    'valid', or integer padding; stride per axis. Implements (47.1133).
+    """
+    image = as_float_array(image, "image", ndim=2, eq="47.1133")
+    mask = as_float_array(mask, "mask W", ndim=2, eq="47.1133")
+    part = sliding_partition(image.shape, mask.shape, stride=stride, padding=padding)
+    H = patch_matrix(part.V, vec(image), part.S)  # (47.1157) H = [h_1 ... h_P]
+    return unvec(H.T @ vec(mask), part.out_shape)  # (47.1133) F(r,c) = h_{r,c}^T w
+
+
+def convolve(image, mask, padding="same"):
+    r"""Two-dimensional convolution :math:`\mathcal I \star \mathcal W` (47.1139), by direct sums.
+
+    .. math:: (\mathcal I \star \mathcal K)(r, c) = \sum_{k,\ell} \mathcal K(k,\ell)\,
+              \mathcal I(r-k, c-\ell),
+
+    with mask offsets measured from the centre entry ``((kr-1)//2, (kc-1)//2)`` and zeros
+    outside the image. By (47.1139), ``convolve(I, flip_mask(W)) == correlate(I, W)`` for
+    odd masks. Implements (47.1139). Only unit stride and 'same' output size.
+    """
+    if padding != "same":
+        raise ValueError(f"convolve implements the book's 'same' form (47.1139), got {padding!r}")
+    image = as_float_array(image, "image", ndim=2, eq="47.1139")
+    K = as_float_array(mask, "mask", ndim=2, eq="47.1139")
+    rows, cols = image.shape
+    kr, kc = K.shape
+    cr, cc = kr - 1 - (kr - 1) // 2, kc - 1 - (kc - 1) // 2  # centre of the flipped frame
+    out = np.zeros_like(image)
+    for a in range(kr):
+        for b in range(kc):
+            k, l = a - cr, b - cc
+            # out[r, c] += K[a, b] * I[r - k, c - l]
+            r0, r1 = max(0, k), min(rows, rows + k)
+            c0, c1 = max(0, l), min(cols, cols + l)
+            if r0 < r1 and c0 < c1:
+                out[r0:r1, c0:c1] += K[a, b] * image[r0 - k:r1 - k, c0 - l:c1 - l]
+    return out
+
+
+def sobel_masks():
+    r"""The Sobel masks :math:`(\mathcal W_x, \mathcal W_y)` of (47.1140a)."""
+    Wx = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    return Wx, Wx.T.copy()
+
+
+def prewitt_masks():
+    r"""The Prewitt masks :math:`(\mathcal W_x, \mathcal W_y)` of (47.1140b)."""
+    Wx = np.array([[-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0]])
+    return Wx, Wx.T.copy()
+
+
+def gaussian_mask(K, sigma2, normalize=False):
+    r"""The Gaussian mask of (47.1135), size :math:`(2K+1) \times (2K+1)`.
+
+    .. math:: \mathcal W(k,\ell) = \frac{1}{\sqrt{2\pi}\,\sigma^2}
+              e^{-(k^2+\ell^2)/(2\sigma^2)}, \quad k, \ell = -K..K
+
+    The constant is printed as in the book; ``normalize=True`` rescales the entries to sum
+    to one instead (the usual smoothing filter).
+    """
+    K = int(K)
+    if K < 0 or not np.isfinite(sigma2) or sigma2 <= 0:
+        raise ValueError(f"the Gaussian mask (47.1135) needs K >= 0 and sigma2 > 0, got K={K}, "
+                         f"sigma2={sigma2}")
+    k = np.arange(-K, K + 1, dtype=float)
+    W = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2.0 * sigma2)) / (
+        np.sqrt(2 * np.pi) * sigma2)  # (47.1135)
+    if normalize:
+        W = W / W.sum()
+    return W
+
+
+def edge_magnitude(image, masks=None):
+    r"""Gradient magnitude :math:`\sqrt{\mathcal F_x^2 + \mathcal F_y^2}` (47.1141-47.1142).
+
+    ``masks`` defaults to the Sobel pair (47.1140a); correlation is 'same' (47.1133).
+    """
+    Wx, Wy = sobel_masks() if masks is None else masks
+    Fx = correlate(image, Wx)  # (47.1141a)
+    Fy = correlate(image, Wy)  # (47.1141b)
+    return np.sqrt(Fx**2 + Fy**2)  # (47.1142)
+
+
+# ---------------------------------------------------------------------------
+# Partition matrices (47.1148-47.1153)
+# ---------------------------------------------------------------------------
+
+
+def partition_matrix(index_lists, M):
+    r"""The partition matrix :math:`V` (``PS x M``, CSR) of (47.1149)/(47.1153).
+
+    Row ``p*S + s`` of ``V`` is :math:`e_k^T` where ``k = index_lists[p][s]``, so that
+    ``V @ h`` stacks the subvectors :math:`\mathrm{col}\{h_p\}` (47.1152). An index of
+    ``-1`` stands for a zero-padded position and gives an all-zero row.
+
+    Parameters
+    ----------
+    index_lists : sequence of P sequences of S ints
+        0-based indices into a vector of length ``M`` (or -1 for padding).
+    M : int
+        Length of the partitioned vector.
+
+    Implements (47.1149), (47.1152), (47.1153).
+    """
+    M = int(M)
+    if M < 1:
+        raise ValueError(f"M, the length of h (47.1148), must be >= 1, got {M}")
+    try:
+        idx = np.asarray(index_lists)
+    except ValueError as exc:  # ragged
+        raise ValueError(
+            "index_lists must hold P lists of the same size S (47.1148)") from exc
+    if idx.ndim != 2 or idx.size == 0:
+        raise ValueError(
+            f"index_lists must be P lists of S indices (47.1148), got shape {idx.shape}")
+    if not np.issubdtype(idx.dtype, np.integer):
+        raise TypeError(f"index_lists must hold integers (47.1153), got dtype {idx.dtype}")
+    if idx.min() < -1 or idx.max() >= M:
+        raise ValueError(
+            f"indices in index_lists must lie in 0..M-1 = 0..{M - 1} (or -1 for padding) "
+            f"(47.1153), got range {idx.min()}..{idx.max()}")
+    flat = idx.reshape(-1)
+    rows = np.flatnonzero(flat >= 0)
+    return sp.csr_matrix((np.ones(rows.size), (rows, flat[rows])), shape=(flat.size, M))
+
+
+@dataclass(frozen=True)
+class SlidingPartition:
+    r"""A sliding-window partition of a ``rows x cols`` map (47.1133, 47.1148).
+
+    Attributes
+    ----------
+    V : scipy.sparse.csr_matrix
+        The ``PS x M`` partition matrix (47.1152).
+    index : ndarray of int, shape (P, S)
+        ``index[p, s]`` is the entry of ``h`` read into position ``s`` of subvector ``p``,
+        or -1 where the window covers padding.
+    in_shape, out_shape, mask, stride : tuple of int
+        The map, the output grid, the mask and the stride.
+    pad_before, pad_after : tuple of int
+        Zeros added before/after each axis.
+    """
+
+    V: sp.csr_matrix
+    index: np.ndarray
+    in_shape: tuple
+    out_shape: tuple
+    mask: tuple
+    stride: tuple
+    pad_before: tuple
+    pad_after: tuple
+
+    @property
+    def P(self):
+        """Number of subvectors (output positions)."""
+        return self.out_shape[0] * self.out_shape[1]
+
+    @property
+    def S(self):
+        """Size of each subvector (mask entries)."""
+        return self.mask[0] * self.mask[1]
+
+    @property
+    def M(self):
+        """Length of the partitioned vector."""
+        return self.in_shape[0] * self.in_shape[1]
+
+
+def _axis_geometry(L, k, s, padding, axis):
+    """Padding before/after and number of outputs along one axis (DESIGN.md, point 2)."""
+    if padding == "same":
+        before = (k - 1) // 2
+        n_out = ceil(L / s)
+    elif padding == "valid":
+        before = 0
+        if k > L:
+            raise ValueError(
+                f"mask size {k} along axis {axis} is larger than the map size {L} with "
+                f"'valid' padding (47.1133)")
+        n_out = (L - k) // s + 1
+    else:
+        before = int(padding)
+        if k > L + 2 * before:
+            raise ValueError(
+                f"mask size {k} along axis {axis} is larger than the padded map "
+                f"{L} + 2*{before} = {L + 2 * before} (47.1133)")
+        n_out = (L + 2 * before - k) // s + 1
+    after = max(0, (n_out - 1) * s + k - before - L)
+    return before, after, n_out
+
+
+def sliding_partition(in_shape, mask, stride=1, padding="same"):
+    r"""Partition of a ``rows x cols`` map by a sliding mask (47.1133, 47.1148-47.1153).
+
+    Output positions are enumerated column-major, ``p = r + c*out_rows``; each patch is
+    read column-major over the mask offsets, ``s = a + b*mask_rows``; entry ``(r, c)`` of
+    the map is entry ``r + c*rows`` of ``h = vec(map)``.
+
+    Parameters
+    ----------
+    in_shape : (int, int)
+        Map size ``rows x cols``.
+    mask : int or (int, int)
+        Mask size; odd, even or rectangular.
+    stride : int or (int, int)
+        Step between windows along each axis.
+    padding : {"same", "valid"} or int or (int, int)
+        ``"same"``: the book's choice (47.1129), the mask centred on pixels
+        ``0, s, 2s, ...`` with ``(k-1)//2`` zeros before and the rest after, ``ceil(L/s)``
+        outputs; ``"valid"``: no zeros; an integer: that many zeros on both sides.
+
+    Returns
+    -------
+    SlidingPartition
+        With ``V`` (``PS x M``), ``P``, ``S``, ``M``, ``out_shape``, ``index``.
+
+    Implements (47.1149)-(47.1153) for the sliding windows of (47.1133).
+    """
+    rows, cols = as_pair(in_shape, "in_shape", minimum=1)
+    kr, kc = as_pair(mask, "mask", minimum=1)
+    sr, sc = as_pair(stride, "stride", minimum=1)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"padding must be 'same', 'valid' or an integer, got {padding!r}")
+        pr = pc = padding
+    else:
+        pr, pc = as_pair(padding, "padding", minimum=0)
+    br, ar, nr = _axis_geometry(rows, kr, sr, pr, 0)
+    bc, ac, nc = _axis_geometry(cols, kc, sc, pc, 1)
+    # Top-left pixel of every window, output positions column-major: p = i + j*nr.
+    i = np.arange(nr)[:, None] * sr - br  # (nr, 1)
+    j = np.arange(nc)[None, :] * sc - bc  # (1, nc)
+    a = np.arange(kr)
+    b = np.arange(kc)
+    # r[p, s], c[p, s] with p = i + j*nr (column-major) and s = a + b*kr (column-major).
+    full = (nr, nc, kr, kc)
+    r = np.broadcast_to(i[:, :, None, None] + a[None, None, :, None], full)
+    c = np.broadcast_to(j[:, :, None, None] + b[None, None, None, :], full)
+    r = r.transpose(1, 0, 3, 2).reshape(nr * nc, kr * kc)  # order (j, i) then (b, a)
+    c = c.transpose(1, 0, 3, 2).reshape(nr * nc, kr * kc)
+    inside = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
+    index = np.where(inside, r + c * rows, -1)
+    V = partition_matrix(index, rows * cols)
+    return SlidingPartition(V, index, (rows, cols), (nr, nc), (kr, kc), (sr, sc), (br, bc),
+                            (ar, ac))
+
+
+def patch_indicator(V, P, S):
+    r"""The ``P x M`` matrix :math:`(I_P \otimes \mathbb 1_S^T) V` of (47.1150)-(47.1151).
+
+    Row ``p`` has ones at the entries of ``h`` that belong to subvector ``p`` (an entry used
+    twice by the same subvector counts twice). Implements (47.1151).
+    """
+    V = sp.csr_matrix(V)
+    if V.shape[0] != P * S:
+        raise ValueError(f"V must have P*S = {P * S} rows (47.1151), got {V.shape[0]}")
+    left = sp.kron(sp.identity(P, format="csr"), np.ones((1, S)), format="csr")  # (47.1150)
+    return (left @ V).tocsr()  # (47.1151)
+
+
+def patch_matrix(V, h, S):
+    r"""The patch matrix :math:`H = [h_1\ h_2 \dots h_P]` (``S x P``) of (47.1157).
+
+    Its columns are the subvectors of ``h`` produced by ``V`` (47.1152):
+    :math:`\mathrm{vec}(H) = V h`. Implements (47.1157) and (47.1211).
+    """
+    V = sp.csr_matrix(V)
+    h = np.asarray(h, dtype=float)
+    if h.ndim != 1 or h.size != V.shape[1]:
+        raise ValueError(
+            f"h must be a vector of M = {V.shape[1]} entries (47.1152), got shape {h.shape}")
+    S = int(S)
+    if S < 1 or V.shape[0] % S:
+        raise ValueError(f"V has {V.shape[0]} rows, not a multiple of S = {S} (47.1152)")
+    return unvec(V @ h, (S, V.shape[0] // S))  # vec(H) = V h (47.1152)
+
+
+# ---------------------------------------------------------------------------
+# V^(d,d',c+1) (47.1251-47.1257)
+# ---------------------------------------------------------------------------
+
+
+def V_ddc_skeleton(V_c, P_next, S_next):
+    r"""The skeleton :math:`V_c^T (I_{P_{c+1}} \otimes \mathbb 1_{S_{c+1}})` of (47.1255).
+
+    ``V_c`` is ``P_{c+1} S_{c+1} x P'_c``; the result is ``P'_c x P_{c+1}`` (CSR).
+    Implements (47.1255).
+    """
+    V_c = _check_Vc(V_c, P_next, S_next)
+    right = sp.kron(sp.identity(P_next, format="csr"), np.ones((S_next, 1)), format="csr")
+    return (V_c.T @ right).tocsr()  # (47.1255)
+
+
+def _check_Vc(V_c, P_next, S_next):
+    if not sp.issparse(V_c) and not isinstance(V_c, np.ndarray):
+        raise TypeError(f"V_c must be a scipy.sparse matrix or ndarray, got {type(V_c).__name__}")
+    V_c = sp.csr_matrix(V_c, dtype=float)
+    P_next, S_next = int(P_next), int(S_next)
+    if P_next < 1 or S_next < 1:
+        raise ValueError(f"P_(c+1) and S_(c+1) must be >= 1, got {P_next}, {S_next}")
+    if V_c.shape[0] != P_next * S_next:
+        raise ValueError(
+            f"V_c must be P_(c+1) S_(c+1) x P'_c with P_(c+1) S_(c+1) = {P_next}*{S_next} = "
+            f"{P_next * S_next} rows (47.1252, erratum E-1252), got {V_c.shape[0]} x "
+            f"{V_c.shape[1]}")
+    return V_c
+
+
+def V_ddc(V_c, w, P_next, S_next, literal=False):
+    r"""The matrix :math:`V^{(d,d',c+1)}` (``P'_c x P_{c+1}``, CSR) of (47.1257).
+
+    .. math::
+        V^{(d,d',c+1)} = \Big(V_c^T \odot \big(\mathbb 1_{P'_c}\mathbb 1_{P_{c+1}}^T
+        \otimes (w_d^{(d',c+1)})^T\big)\Big)\,(I_{P_{c+1}} \otimes \mathbb 1_{S_{c+1}})
+
+    so that :math:`b_n^{(d,d',c)} = V^{(d,d',c+1)} \delta_n^{(d',c+1)}` (47.1258). The book
+    prints :math:`\mathbb 1_{S_c}` in the last factor; the size of ``w`` and of the
+    subvectors of layer ``c+1`` is :math:`S_{c+1}` (erratum E-1257).
+
+    Parameters
+    ----------
+    V_c : sparse matrix, ``P_{c+1} S_{c+1} x P'_c``
+        Partition matrix of the pooled maps of layer ``c`` (47.1252).
+    w : array, ``(S_{c+1},)``
+        The mask :math:`w_d^{(d',c+1)}`.
+    P_next, S_next : int
+        :math:`P_{c+1}` and :math:`S_{c+1}`.
+    literal : bool
+        ``True`` forms the (dense-valued) Kronecker factor and the Hadamard product in
+        full, exactly as printed; ``False`` (default) evaluates the same Hadamard product
+        only on the sparsity pattern of :math:`V_c^T`, where it can be non-zero. Both are
+        (47.1257); they agree exactly.
+
+    Implements (47.1256)-(47.1257).
+    """
+    V_c = _check_Vc(V_c, P_next, S_next)
+    w = as_float_array(w, "w", ndim=1, eq="47.1257")
+    if w.size != S_next:
+        raise ValueError(
+            f"w must have S_(c+1) = {S_next} entries (47.1257), got {w.size}")
+    check_finite(w, "w", "47.1257")
+    Pp = V_c.shape[1]
+    right = sp.kron(sp.identity(P_next, format="csr"), np.ones((S_next, 1)), format="csr")
+    if literal:
+        ones = sp.csr_matrix(np.ones((Pp, P_next)))
+        kron = sp.kron(ones, sp.csr_matrix(w.reshape(1, -1)), format="csr")  # 1 1^T (x) w^T
+        had = V_c.T.multiply(kron).tocsr()  # V_c^T (.) (...)
+        return (had @ right).tocsr()  # (47.1257)
+    VT = V_c.T.tocsr()
+    VT.sort_indices()
+    # Hadamard product on the pattern: entry (p'', i*S + s) of the Kronecker factor is w[s].
+    had = sp.csr_matrix((VT.data * w[VT.indices % S_next], VT.indices, VT.indptr),
+                        shape=VT.shape)
+    return (had @ right).tocsr()  # (47.1257)
