@@ -139,9 +139,11 @@ def convolve(image, mask, padding="same"):
     .. math:: (\mathcal I \star \mathcal K)(r, c) = \sum_{k,\ell} \mathcal K(k,\ell)\,
               \mathcal I(r-k, c-\ell),
 
-    with mask offsets measured from the centre entry ``((kr-1)//2, (kc-1)//2)`` and zeros
+    with mask offsets measured from entry ``(kr//2, kc//2)`` (the centre of an odd mask; for
+    an even mask, the image of correlate's centre ``(k-1)//2`` under the flip) and zeros
     outside the image. By (47.1139), ``convolve(I, flip_mask(W)) == correlate(I, W)`` for
-    odd masks. Implements (47.1139). Only unit stride and 'same' output size.
+    odd masks, and with this centre for even masks too. Implements (47.1139). Only unit
+    stride and 'same' output size.
     """
     if padding != "same":
         raise ValueError(f"convolve implements the book's 'same' form (47.1139), got {padding!r}")

@@ -1,0 +1,1 @@
+"""Handwritten-digit images shipped with the package (see ``DATA.md`` in this folder)."""
