@@ -192,12 +192,13 @@ class Params:
             pos += a.size
         return out
 
-    def max_rel_diff(self, other):
+    def max_rel_diff(self, other, floor=0.0):
         r"""Largest relative difference over arrays:
-        :math:`\|a - b\|_\infty / \max(\|a\|_\infty, \|b\|_\infty)`."""
+        :math:`\|a - b\|_\infty / \max(\|a\|_\infty, \|b\|_\infty, \text{floor})`."""
         worst = 0.0
-        for (_g, _k, a), (_, _, b) in zip(self.items(), other.items()):
-            scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0), 1e-300)
+        for (_, _, a), (_, _, b) in zip(self.items(), other.items()):
+            scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0),
+                        floor, 1e-300)
             worst = max(worst, float(np.max(np.abs(a - b), initial=0.0) / scale))
         return worst
 

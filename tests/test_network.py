@@ -1,0 +1,363 @@
+"""The network of section 47.25: listings (47.1216), (47.1275), (47.1276), fused and by loops.
+
+One suite runs over every implementation: the literal listing, the fused batched path and the
+scalar loops of :mod:`sayedcnn.reference.loops`, with finite differences on top.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+import sayedcnn
+from sayedcnn import Conv, Network, Params
+from sayedcnn.forward import forward_fused, forward_listing
+from sayedcnn.reference import loops
+from sayedcnn.reference.finite_diff import numerical_gradient
+from sayedcnn.training import (
+    backward_listing,
+    gradients_fused,
+    gradients_listing,
+    sgd_step_listing,
+)
+
+ACTS = ["sigmoid", "tanh", "relu", "linear"]
+
+
+# ---------------------------------------------------------------------------
+# Random architectures
+# ---------------------------------------------------------------------------
+
+
+@st.composite
+def architectures(draw):
+    """A random small network whose every layer fits its input map."""
+    rows, cols = draw(st.integers(4, 8)), draw(st.integers(4, 8))
+    D0 = draw(st.sampled_from([1, 3]))
+    C = draw(st.integers(1, 3))
+    shape, D_prev, conv = (rows, cols), D0, []
+    for _ in range(C):
+        kr = draw(st.integers(1, min(3, shape[0])))
+        kc = draw(st.integers(1, min(3, shape[1])))
+        padding = draw(st.sampled_from(["same", "valid", 1, (0, 1)]))
+        stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+        part = sayedcnn.sliding_partition(shape, (kr, kc), stride, padding)
+        mrows, mcols = part.out_shape
+        pool = None
+        kind = draw(st.sampled_from(["none", "max", "mean", "l2", "subsample", "correlation",
+                                     "overlap"]))
+        if kind != "none" and mrows * mcols >= 2:
+            br = draw(st.integers(1, min(2, mrows)))
+            bc = draw(st.integers(1, min(2, mcols)))
+            if kind == "overlap":
+                pool = ("max", (br, bc), (1, 1))
+            elif kind == "correlation":
+                mask = draw(st.lists(st.floats(-2, 2, allow_nan=False), min_size=br * bc,
+                                     max_size=br * bc))
+                pool = dict(kind="correlation", block=(br, bc), mask=mask)
+            elif kind == "subsample":
+                pool = dict(kind="subsample", block=(br, bc),
+                            retain=draw(st.integers(0, br * bc - 1)))
+            else:
+                pool = (kind, (br, bc))
+        D = draw(st.integers(1, 3))
+        connections = None
+        if D_prev > 1 and draw(st.booleans()):
+            connections = [sorted(draw(st.sets(st.integers(0, D_prev - 1), min_size=1)))
+                           for _ in range(D)]
+        conv.append(Conv(D, (kr, kc), padding=padding, stride=stride,
+                         activation=draw(st.sampled_from(ACTS)), pool=pool,
+                         connections=connections))
+        probe = Network(shape, D_prev, conv[-1:], outputs=1)
+        shape, D_prev = probe.layers[0].pooled_shape, D
+    hidden = draw(st.lists(st.integers(1, 4), max_size=2))
+    loss = draw(st.sampled_from(["quadratic", "cross_entropy"]))
+    if loss == "cross_entropy":
+        Q, out_act = draw(st.integers(2, 3)), "softmax"
+    else:
+        Q, out_act = draw(st.integers(1, 3)), draw(st.sampled_from(["sigmoid", "tanh", "linear"]))
+    return Network((rows, cols), D0, conv, hidden=hidden, outputs=Q,
+                   hidden_activation=draw(st.sampled_from(ACTS)), output_activation=out_act,
+                   loss=loss)
+
+
+@st.composite
+def problems(draw):
+    net = draw(architectures())
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    N = draw(st.integers(1, 4))
+    X = rng.standard_normal((N, net.input_depth, *net.input_shape))
+    if net.loss.name == "cross_entropy":
+        Gamma = np.eye(net.Q)[rng.integers(0, net.Q, N)]
+    else:
+        Gamma = rng.standard_normal((N, net.Q))
+    params = net.init(seed, bias_scale=0.3)
+    rho1, rho2 = draw(st.sampled_from([(0.0, 0.0), (0.1, 0.0), (0.05, 0.2)]))
+    return net, params, X, Gamma, rho1, rho2
+
+
+@given(problems())
+def test_listing_fused_loops_agree(problem):
+    """listing (47.1275) == fused == loops (47.1236-47.1272) <= 1e-12 relative."""
+    net, params, X, Gamma, rho1, rho2 = problem
+    g_list = gradients_listing(net, params, X, Gamma, rho1, rho2)
+    g_fused = gradients_fused(net, params, X, Gamma, rho1, rho2)
+    g_loops = loops.gradients(net, params, X, Gamma, rho1, rho2)
+    assert g_list.max_rel_diff(g_fused) <= 1e-12
+    assert g_list.max_rel_diff(g_loops) <= 1e-12
+
+
+def fd_rel_diff(g, fd):
+    """Largest per-array relative difference, each array scaled by its own largest entry but
+    never below 1e-3 of the largest entry of the whole gradient (an array whose true
+    derivative is exactly zero, e.g. behind a dead ReLU, is compared on that floor)."""
+    floor = 1e-3 * max(np.max(np.abs(a)) for _, _, a in fd.items())
+    return g.max_rel_diff(fd, floor=floor)
+
+
+@settings(max_examples=25)
+@given(problems())
+def test_gradients_match_finite_differences(problem):
+    """The derivatives of J_emp (47.1229) equal central finite differences <= 1e-8
+    (fourth-order stencil with a small step so that kinks of ReLU and max are not crossed)."""
+    net, params, X, Gamma, rho1, rho2 = problem
+    g = gradients_fused(net, params, X, Gamma, rho1, rho2)
+    fd = numerical_gradient(lambda p: net.risk(p, X, Gamma, rho1, rho2), params, rel_step=2e-5)
+    assert fd_rel_diff(g, fd) <= 1e-8
+
+
+@given(problems())
+def test_forward_listing_fused_loops_agree(problem):
+    """Every z, y, t of (47.1216) agrees between the listing, the fused path and the loops."""
+    net, params, X, _, _, _ = problem
+    fw = forward_fused(net, params, X)
+    for n in range(X.shape[0]):
+        res = forward_listing(net, params, X[n])
+        ref = loops.forward(net, params, X[n])
+        for ly in net.layers:
+            c = ly.c
+            for d in range(1, ly.D + 1):
+                assert_allclose(res.z_conv[d, c], fw.z[c][n, :, d - 1], rtol=1e-12, atol=1e-12)
+                assert_allclose(res.t_conv[d, c], fw.t[c][n, :, d - 1], rtol=1e-12, atol=1e-12)
+                assert_allclose(res.z_conv[d, c], ref["z_conv"][c][d - 1], rtol=1e-12,
+                                atol=1e-12)
+                assert_allclose(res.t_conv[d, c], ref["t_conv"][c][d - 1], rtol=1e-12,
+                                atol=1e-12)
+        assert_allclose(res.output, fw.output[n], rtol=1e-12, atol=1e-14)
+        assert_allclose(res.output, ref["output"], rtol=1e-12, atol=1e-14)
+
+
+@given(problems())
+def test_sensitivities_listing_equal_loops(problem):
+    """delta^(d,c) of (47.1245)/(47.1262) equal the index sums (47.1236)-(47.1249)."""
+    net, params, X, Gamma, _, _ = problem
+    res = forward_listing(net, params, X[0])
+    sens = backward_listing(net, params, res, Gamma[0])
+    ref = loops.backward(net, params, X[0], Gamma[0])
+    for ly in net.layers:
+        for d in range(1, ly.D + 1):
+            assert_allclose(sens.delta_conv[d, ly.c], ref["delta_conv"][ly.c][d - 1], rtol=1e-11,
+                            atol=1e-13)
+    for l in range(2, net.L + 1):
+        assert_allclose(sens.delta_ff[l], ref["delta_ff"][l], rtol=1e-11, atol=1e-13)
+
+
+# ---------------------------------------------------------------------------
+# Worked two-layer example: every intermediate of (47.1216) and (47.1275) by hand
+# ---------------------------------------------------------------------------
+
+
+def _worked_example():
+    """3x3 image; c = 1: one 2x2 'valid' mask, linear, max-pool over 1x2 blocks;
+    c = 2: two 2x1 masks, linear, no pooling; one linear output."""
+    net = Network((3, 3), 1, [
+        Conv(1, (2, 2), padding="valid", activation="linear", pool=("max", (1, 2))),
+        Conv(2, (2, 1), padding="valid", activation="linear"),
+    ], hidden=[], outputs=1, output_activation="linear")
+    image = np.array([[[1.0, 2.0, 0.0], [0.0, 1.0, 3.0], [2.0, 1.0, 1.0]]])
+    params = Params(
+        W_conv={1: np.array([[1.0], [-1.0], [0.0], [2.0]]),  # vec([[1, 0], [-1, 2]])
+                2: np.array([[1.0, 0.5], [-1.0, 2.0]])},  # w^(1,2) = (1, -1), w^(2,2) = (.5, 2)
+        Theta_conv={1: np.array([[1.0]]), 2: np.array([[0.5, -1.0]])},
+        W_ff={1: np.array([[0.5, -0.25]])},
+        theta_ff={1: np.array([1.0])},
+    )
+    return net, image, params, np.array([1.0])
+
+
+def test_worked_example_forward_47_1216():
+    """Every quantity of (47.1216) for the worked example, computed by hand."""
+    net, image, params, _ = _worked_example()
+    res = forward_listing(net, params, image)
+    # H^(1,0): columns are the patches at (0,0), (1,0), (0,1), (1,1), each read column-major.
+    assert_allclose(res.H[1, 0], [[1, 0, 2, 1], [0, 2, 1, 1], [2, 1, 0, 3], [1, 1, 3, 1]],
+                    atol=0)
+    assert_allclose(res.z_conv[1, 1], [2, -1, 6, 1], atol=1e-15)  # H^T w - theta 1
+    assert_allclose(res.y_conv[1, 1], [2, -1, 6, 1], atol=1e-15)  # linear f
+    assert_allclose(res.t_conv[1, 1], [6, 1], atol=1e-15)  # max over {0, 2} and {1, 3}
+    assert_allclose(res.H[1, 1], [[6], [1]], atol=1e-15)  # V_1 t: one 2x1 patch
+    assert_allclose(res.z_conv[1, 2], [4.5], atol=1e-15)  # 6 - 1 - 0.5
+    assert_allclose(res.z_conv[2, 2], [6.0], atol=1e-15)  # 3 + 2 + 1
+    assert_allclose(res.y_ff[1], [4.5, 6.0], atol=1e-15)  # col{t^(1,2), t^(2,2)}
+    assert_allclose(res.z_ff[2], [-0.25], atol=1e-15)  # 0.5*4.5 - 0.25*6 - 1
+    assert_allclose(res.output, [-0.25], atol=1e-15)
+
+
+def test_worked_example_training_47_1275():
+    """Every sensitivity and derivative of (47.1275) for the worked example, by hand."""
+    net, image, params, gamma = _worked_example()
+    res = forward_listing(net, params, image)
+    sens = backward_listing(net, params, res, gamma, keep_V=True)
+    assert_allclose(sens.delta_ff[2], [-2.5], atol=1e-15)  # 2 (y - gamma) f'(z)
+    assert_allclose(sens.delta_conv[1, 2], [-1.25], atol=1e-15)  # W_1^(1)T delta_2
+    assert_allclose(sens.delta_conv[2, 2], [0.625], atol=1e-15)  # W_1^(2)T delta_2
+    assert_allclose(sens.V[1, 1, 2].toarray(), [[1], [-1]], atol=0)  # V^(1,1,2) (47.1257)
+    assert_allclose(sens.V[1, 2, 2].toarray(), [[0.5], [2]], atol=0)  # V^(1,2,2)
+    # b = V delta, upsampled by g = e_2 in both regions, permuted back by T^T (47.1262)
+    assert_allclose(sens.delta_conv[1, 1], [0, 0, -0.9375, 2.5], atol=1e-15)
+    assert_allclose(sens.Delta[2].toarray(), [[-1.25, 0], [0, 0.625]], atol=0)  # (47.1270)
+    g = gradients_listing(net, params, image[None], gamma[None])
+    assert_allclose(g.W_ff[1], [[-11.25, -15.0]], atol=1e-14)  # delta_2 y_1^T (47.1263)
+    assert_allclose(g.theta_ff[1], [2.5], atol=1e-15)  # -delta_2 (47.1264)
+    assert_allclose(g.W_conv[2], [[-7.5, 3.75], [-1.25, 0.625]], atol=1e-14)  # (47.1271)
+    assert_allclose(g.Theta_conv[2], [[1.25, -0.625]], atol=1e-15)  # (47.1274)
+    assert_allclose(g.W_conv[1], [[0.625], [1.5625], [7.5], [-0.3125]], atol=1e-14)
+    assert_allclose(g.Theta_conv[1], [[-1.5625]], atol=1e-15)
+
+
+def test_worked_example_sgd_47_1276():
+    """One step of (47.1276) with mu = 0.1 on the worked example, by hand."""
+    net, image, params, gamma = _worked_example()
+    new = sgd_step_listing(net, params, image, gamma, mu=0.1)
+    assert_allclose(new.W_ff[1], [[1.625, 1.25]], atol=1e-14)
+    assert_allclose(new.theta_ff[1], [0.75], atol=1e-15)  # theta + mu delta (corrected sign)
+    assert_allclose(new.W_conv[1].ravel(), [0.9375, -1.15625, -0.75, 2.03125], atol=1e-14)
+    assert_allclose(new.Theta_conv[1], [[1.15625]], atol=1e-15)
+    assert_allclose(new.W_conv[2], [[1.75, 0.125], [-0.875, 1.9375]], atol=1e-14)
+    assert_allclose(new.Theta_conv[2], [[0.375, -0.9375]], atol=1e-15)
+
+
+# ---------------------------------------------------------------------------
+# SGD, Theta, methods
+# ---------------------------------------------------------------------------
+
+
+def _small(loss="quadratic", seed=0, N=3):
+    net = Network((6, 5), 2, [
+        Conv(3, (3, 2), pool=("max", (2, 2))),
+        Conv(2, 2, padding=1, stride=(2, 1), activation="relu", pool=("mean", (1, 2)),
+             connections=[[0, 1], [2]]),
+    ], hidden=[4], outputs=3, loss=loss)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, 2, 6, 5))
+    Gamma = np.eye(3)[rng.integers(0, 3, N)]
+    return net, net.init(seed, bias_scale=0.2), X, Gamma
+
+
+@pytest.mark.parametrize("loss", ["quadratic", "cross_entropy"])
+def test_sgd_step_is_params_minus_mu_gradient(loss):
+    """(47.1276) on one sample: theta_new = theta - mu dJ/dtheta, for listing and fused."""
+    net, params, X, Gamma = _small(loss)
+    mu, rho1, rho2 = 0.05, 0.1, 0.2
+    g = net.gradients(params, X[:1], Gamma[:1], rho1, rho2)
+    expected = params.map(lambda p, gp: p - mu * gp, g)
+    lit = sgd_step_listing(net, params, X[0], Gamma[0], mu, rho1, rho2)
+    fused = net.sgd_step(params, X[0], Gamma[0], mu, rho1, rho2)
+    assert lit.max_rel_diff(expected) <= 1e-13
+    assert fused.max_rel_diff(expected) <= 1e-13
+
+
+@pytest.mark.parametrize("loss", ["quadratic", "cross_entropy"])
+def test_sgd_step_decreases_risk(loss):
+    """A small step along (47.1276) lowers J_emp on the batch it used."""
+    net, params, X, Gamma = _small(loss)
+    before = net.risk(params, X, Gamma, 0.01, 0.01)
+    after = net.risk(net.sgd_step(params, X, Gamma, 1e-3, 0.01, 0.01), X, Gamma, 0.01, 0.01)
+    assert after < before
+
+
+def test_theta_enters_only_through_column_sums():
+    """z^(d,c) depends on Theta_c only through 1^T theta^(d,c) (47.1216); its gradient
+    (47.1273) has equal entries down each column."""
+    net, params, X, Gamma = _small()
+    moved = params.copy()
+    rng = np.random.default_rng(5)
+    for c, Th in moved.Theta_conv.items():
+        shift = rng.standard_normal(Th.shape) * net.layers[c - 1].conn
+        shift -= shift.sum(axis=0) / np.maximum(net.layers[c - 1].conn.sum(axis=0), 1) \
+            * net.layers[c - 1].conn  # zero column sums over connected entries
+        moved.Theta_conv[c] = Th + shift
+    assert_allclose(net.predict(moved, X), net.predict(params, X), rtol=1e-13, atol=1e-15)
+    g = net.gradients(params, X, Gamma)
+    for c, G in g.Theta_conv.items():
+        conn = net.layers[c - 1].conn
+        for d in range(G.shape[1]):
+            col = G[conn[:, d], d]
+            assert_allclose(col, col[0], rtol=1e-14, atol=0)
+        assert np.all(G[~conn] == 0)
+
+
+def test_scaling_1227_divides_regularisers_by_N():
+    """(47.1227) = (47.1229) with the regulariser terms divided by N."""
+    net, params, X, Gamma = _small()
+    N = X.shape[0]
+    J29 = net.risk(params, X, Gamma, 0.3, 0.2)
+    J27 = net.risk(params, X, Gamma, 0.3, 0.2, scaling="1227")
+    data = net.risk(params, X, Gamma)
+    assert_allclose(J29 - data, N * (J27 - data), rtol=1e-12)
+    g27 = net.gradients(params, X, Gamma, 0.3, 0.2, scaling="1227")
+    fd = numerical_gradient(lambda p: net.risk(p, X, Gamma, 0.3, 0.2, scaling="1227"), params,
+                            rel_step=2e-5)
+    assert fd_rel_diff(g27, fd) <= 1e-8
+    g27l = net.gradients(params, X, Gamma, 0.3, 0.2, scaling="1227", method="listing")
+    assert g27.max_rel_diff(g27l) <= 1e-12
+
+
+def test_forward_methods_and_single_image():
+    """Network.forward: one image gives a ForwardResult; a batch gives per-sample results."""
+    net, params, X, _ = _small()
+    one = net.forward(params, X[0])
+    batch = net.forward(params, X)
+    fused = net.forward(params, X, method="fused")
+    assert_allclose(one.output, batch.samples[0].output, atol=0)
+    assert_allclose(batch.output, fused.output, rtol=1e-13, atol=1e-15)
+    assert len(batch.samples) == X.shape[0]
+    with pytest.raises(ValueError, match="method"):
+        net.forward(params, X, method="loops")
+
+
+def test_H_stacked_is_47_1225():
+    """H_{n,c} stacks H_n^(1,c) ... H_n^(D_c,c) (47.1225): D_c S_{c+1} x P_{c+1}."""
+    net, params, X, _ = _small()
+    res = net.forward(params, X[0])
+    ly2 = net.layers[1]
+    assert res.H_stacked[1].shape == (ly2.D_in * ly2.S, ly2.P)
+    assert_allclose(res.H_stacked[1][ly2.S:2 * ly2.S], res.H[2, 1], atol=0)
+
+
+def test_fit_is_deterministic_and_learns():
+    """fit runs (47.1276) over epochs; the same seed gives the same parameters."""
+    net, params, X, _ = _small("cross_entropy", N=24)
+    labels = np.random.default_rng(1).integers(0, 3, 24)
+    p1, h1 = net.fit(params, X, labels, epochs=3, batch_size=4, mu=0.1, seed=3)
+    p2, h2 = net.fit(params, X, labels, epochs=3, batch_size=4, mu=0.1, seed=3)
+    assert p1.max_rel_diff(p2) == 0
+    assert h1["loss"] == h2["loss"]
+    assert h1["loss"][-1] < h1["loss"][0]
+    # resuming at epoch 2 from the state after 2 epochs repeats the uninterrupted run
+    p_half, h_half = net.fit(params, X, labels, epochs=2, batch_size=4, mu=0.1, seed=3)
+    p3, _ = net.fit(p_half, X, labels, epochs=1, batch_size=4, mu=0.1, seed=3, start_epoch=2)
+    assert p3.max_rel_diff(p1) == 0
+
+
+def test_parameter_count_effective_vs_book():
+    """The book counts every entry of Theta_c (47.1224b); only column sums reach z."""
+    net, _, _, _ = _small()
+    counts = net.parameter_count()
+    ly1, ly2 = net.layers
+    book_conv = sum(ly.S * ly.D_in * ly.D + ly.D_in * ly.D for ly in net.layers)
+    eff_conv = ly1.S * ly1.D_in * ly1.D + ly1.D + ly2.S * 3 + ly2.D  # 3 connections in layer 2
+    ff = sum(net.n[l + 1] * net.n[l] + net.n[l + 1] for l in range(1, net.L))
+    assert counts == {"book": book_conv + ff, "effective": eff_conv + ff}
