@@ -25,6 +25,8 @@ from importlib.resources import files
 
 import numpy as np
 
+from .training import _check_labels, one_hot  # the one definition of the targets (47.1229)
+
 __all__ = ["DigitData", "load_digits", "load_mnist5k", "one_hot", "stratified_split"]
 
 _DIGITS = ("digits.npz", "UCI digits 8x8", 16)
@@ -275,62 +277,3 @@ def stratified_split(labels, n_test, seed=0):
     return train, test
 
 
-def _check_labels(labels):
-    arr = np.asarray(labels)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"labels must be integers (class numbers 0..Q-1), got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"labels must be 1-dimensional (N,), got shape {arr.shape}")
-    if arr.size and arr.min() < 0:
-        raise ValueError(f"labels must be non-negative class numbers, got minimum {arr.min()}")
-    return arr.astype(np.int64)
-
-
-def one_hot(labels, Q=None, low=0.0, high=1.0):
-    r"""Target vectors :math:`\gamma_n` of the empirical risk (47.1229), one row per label.
-
-    Parameters
-    ----------
-    labels : array_like of int, shape (N,)
-        Class numbers in ``0 .. Q - 1``.
-    Q : int, optional
-        Number of classes (size of the output layer :math:`n_L`); default ``max(labels) + 1``.
-    low, high : float
-        Entries off and at the label: ``0, 1`` for sigmoid or softmax outputs, ``-1, 1`` for
-        tanh outputs.
-
-    Returns
-    -------
-    Gamma : ndarray of float64, shape (N, Q)
-        Row ``n`` is :math:`\gamma_n^T`, with ``Gamma[n, labels[n]] = high`` and ``low``
-        elsewhere.
-
-    Raises
-    ------
-    TypeError
-        If ``labels`` are not integers, ``Q`` is not an integer, or ``low``/``high`` are not
-        real numbers.
-    ValueError
-        If ``labels`` is not 1-dimensional, holds a negative class or one ``>= Q``, or
-        ``Q < 1``, or ``low``/``high`` are not finite.
-    """
-    labels = _check_labels(labels)
-    if Q is None:
-        if labels.size == 0:
-            raise ValueError("Q must be given when labels is empty (it is max(labels) + 1 "
-                             "otherwise)")
-        Q = int(labels.max()) + 1
-    if not _is_int(Q):
-        raise TypeError(f"Q (number of classes) must be an integer, got {Q!r}")
-    if Q < 1:
-        raise ValueError(f"Q (number of classes) must be >= 1, got {Q}")
-    if labels.size and labels.max() >= Q:
-        raise ValueError(f"labels must lie in 0..Q-1 = 0..{Q - 1}, got maximum {labels.max()}")
-    for name, v in (("low", low), ("high", high)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise TypeError(f"{name} must be a real number, got {v!r}")
-        if not np.isfinite(v):
-            raise ValueError(f"{name} must be finite, got {v}")
-    Gamma = np.full((labels.size, int(Q)), float(low))
-    Gamma[np.arange(labels.size), labels] = float(high)
-    return Gamma

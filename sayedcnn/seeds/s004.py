@@ -1,0 +1,756 @@
+r"""Seed note ``004`` (H. Xu on J. Bouvrie's notes, LeNet-style): connection tables, trainable
+average pooling, up(x) = x (Kronecker) 1, rotated kernels.
+
+**Connection table.** The S2-C3 table of LeNet-5 (the note's Table 1, taken from its
+reference [1], LeCun et al. 1998, Table I) connects 6 maps to 16 with 60 kernels; C3 then has
+:math:`60 \times 5 \times 5 + 16 = 1516` parameters. The note's transcription of the table lost
+its layout; :data:`S2_C3` is the table of its reference, and it agrees with every fact the note
+states about it (6 rows, 16 columns, 60 X's, row 0 connected to maps 0, 4, 5, 6, 9, 10, 11,
+12, 14, 15). As ``connections`` of :class:`sayedcnn.Conv` it is the index sets
+:math:`\mathcal D` of (47.1213). The book keeps the full :math:`W_c` (``S_c D_{c-1} x D_c``)
+and :math:`\Theta_c` (``D_{c-1} x D_c``) (47.1224): its count for C3 is
+:math:`25 \cdot 6 \cdot 16 + 6 \cdot 16 = 2496`; the effective count (connected kernels, one
+bias per map) is the note's 1516 (:func:`c3_counts`).
+
+**Trainable average pooling.** The note's (2) is a pooling layer with parameters:
+
+.. math:: x_j^l = f\big(\beta_j^l\,\mathrm{down}(x_j^{l-1}) + b_j^l\,\mathbb 1\mathbb 1^T\big),
+
+:math:`\mathrm{down}` the sum over non-overlapping ``n x n`` blocks. The book's pooling has no
+parameters, and the shared network code (``network``, ``forward``, ``training``) is left as it
+is. Instead :class:`TrainableAveragePool` is a self-contained layer, and :class:`PoolNet` a
+small network that composes it with book-style correlation layers:
+
+* ``down`` is the book's correlation pooling (47.1180) with the mask :math:`\mathbb 1`, so
+  :math:`\beta_j\,\mathrm{down}(x)` is correlation pooling with the mask
+  :math:`m^{(j)} = \beta_j\mathbb 1` (Table 47.13), whose gradient vectors are
+  :math:`g = \beta_j \mathbb 1` (47.1196e);
+* backward, the note's (6), :math:`\delta_j^{l-1} = \beta_j(\mathrm{up}(\delta_j^l) \circ
+  f'(z_j^{l-1}))` with :math:`\mathrm{up}(x) = x \otimes \mathbb 1_{n \times n}`, is the book's
+  :math:`f'(z) \odot \mathrm{permute}^\#(\mathrm{upv}(\delta))` (47.1244), (47.1262) for that
+  mask; both are implemented (``pool_backward="note"`` and ``"book"``) and agree exactly;
+* the parameter derivatives are the note's (19)-(22):
+  :math:`\partial E/\partial b_j = \sum_{p,q}[\delta_j]_{p,q}`,
+  :math:`\partial E/\partial\beta_j = \sum_{p,q}[\delta_j]_{p,q}[\mathrm{down}(x_j^{l-1})]_{p,q}`;
+* the correlation layers are the book's: :math:`z^{(d,c)} = \sum_{j\in\mathcal D}
+  (H^{(j,c-1)})^T w_j^{(d,c)} - \theta^{(d,c)}\mathbb 1` with :math:`\mathrm{vec}(H) = V_{c-1}h`
+  (47.1152), (47.1213), derivatives (47.1269), (47.1272), and the sensitivity of a pooled map
+  :math:`\sum_{d'} V^{(d,d',c+1)}\delta^{(d',c+1)}` (47.1257)-(47.1258), which is the note's
+  (16)-(18) :math:`\sum_{j\in M_i}\tilde\delta_j * (Jk_{ij}J)`. One bias per map (the
+  effective form of the book's :math:`\Theta_c`, whose column sums are all that reach ``z``).
+
+Its gradients are checked against central differences (:func:`central_differences`) and it
+trains (:func:`train`).
+
+**Rotations.** :math:`J` is the book's reversal matrix :math:`\tilde I` (47.1137), and
+:math:`JkJ` the flipped mask (47.1138). With the note's Fig. 4 forward pass (a correlation),
+(13) :math:`\partial E/\partial k = x * \delta` is the book's (47.1269) :math:`H\delta`; with
+the forward pass of Bouvrie's code (a true convolution, (47.1139)), (14)
+:math:`\partial E/\partial k = J(x \star J\delta J)J`; (16)-(18) are the book's
+:math:`V^{(d,d',c+1)}` (47.1257).
+
+Slips of the note are listed in :data:`ERRATA`, each with a ``demo_*`` function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..activations import get_activation
+from ..examples import Example
+from ..network import Conv, Network
+from ..operators import (
+    V_ddc,
+    correlate,
+    flip_mask,
+    patch_matrix,
+    reversal_matrix,
+    sliding_partition,
+    unvec,
+    vec,
+)
+from ..pooling import Pooling
+
+__all__ = [
+    "S2_C3",
+    "S2_C3_ROW0_PRINTED",
+    "ERRATA",
+    "table_matrix",
+    "c3_network",
+    "c3_counts",
+    "lenet5",
+    "lenet5_counts",
+    "up",
+    "up_book",
+    "down",
+    "eq13_kernel_gradient",
+    "eq14_kernel_gradient",
+    "eq16_input_gradient",
+    "eq17_input_gradient",
+    "eq18_pool_sensitivity",
+    "book_kernel_gradient",
+    "book_input_gradient",
+    "TrainableAveragePool",
+    "PoolNet",
+    "central_differences",
+    "bars",
+    "train",
+    "examples",
+    "demo_E_S004a",
+    "demo_E_S004b",
+    "demo_E_S004c",
+    "demo_E_S004d",
+    "demo_E_S004e",
+    "demo_E_S004f",
+    "demo_E_S004g",
+]
+
+#: The S2-C3 connection table of LeNet-5 (the note's Table 1): for each C3 map ``d``
+#: (0..15), the S2 maps (0..5) it sums over.
+S2_C3 = (
+    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
+    (0, 1, 2, 3, 4, 5),
+)
+#: The note's statement: "the 0th input graph ... is connected with the output graph
+#: 0,4,5,6,9,10,11,12,14 and 15".
+S2_C3_ROW0_PRINTED = (0, 4, 5, 6, 9, 10, 11, 12, 14, 15)
+
+
+def table_matrix(table=S2_C3, D_in=6):
+    r"""The table as a ``D_in x D`` boolean matrix (rows: S2 maps, columns: C3 maps; an
+    ``X`` is ``True``)."""
+    M = np.zeros((D_in, len(table)), dtype=bool)
+    for d, js in enumerate(table):
+        M[list(js), d] = True
+    return M
+
+
+def c3_network(activation="tanh"):
+    r"""C3 of LeNet-5 alone: six 14 x 14 S2 maps in, sixteen 5 x 5 'valid' masks wired by
+    :data:`S2_C3` (47.1213), ten outputs."""
+    return Network((14, 14), 6, [Conv(16, 5, padding="valid", activation=activation,
+                                      connections=S2_C3)],
+                   outputs=10, hidden_activation="tanh")
+
+
+def _layer_counts(ly):
+    book = ly.S * ly.D_in * ly.D + ly.D_in * ly.D  # W_c and Theta_c (47.1224)
+    eff = ly.S * int(ly.conn.sum()) + ly.D  # connected kernels, one bias per map
+    return book, eff
+
+
+def c3_counts():
+    r"""Parameter counts of C3: ``effective`` (the note's :math:`60\cdot25+16 = 1516`),
+    ``book`` (all of :math:`W_c` and :math:`\Theta_c`, (47.1224): 2496), and the network's
+    totals from :meth:`sayedcnn.Network.parameter_count` with the feedforward part."""
+    net = c3_network()
+    book, eff = _layer_counts(net.layers[0])
+    ff = sum(net.n[l + 1] * net.n[l] + net.n[l + 1] for l in range(1, net.L))
+    return {"effective": eff, "book": book, "feedforward": ff,
+            "network": net.parameter_count()}
+
+
+def lenet5():
+    r"""LeNet-5's layers in the book's terms: 32 x 32 input, C1 (6 maps, 5 x 5) and S2,
+    C3 (16 maps, :data:`S2_C3`) and S4, C5 (120 maps, 5 x 5 on 5 x 5), F6 (84), 10 outputs.
+    The package's pooling has no parameters; S2 and S4 are mean pooling here and their
+    trainable coefficients and biases (:class:`TrainableAveragePool`) are counted by
+    :func:`lenet5_counts`."""
+    return Network((32, 32), 1, [Conv(6, 5, padding="valid", pool=("mean", 2)),
+                                 Conv(16, 5, padding="valid", pool=("mean", 2),
+                                      connections=S2_C3),
+                                 Conv(120, 5, padding="valid")],
+                   hidden=[84], outputs=10, hidden_activation="tanh")
+
+
+def lenet5_counts():
+    r"""Effective and book parameter counts of LeNet-5 layer by layer (C1 156, S2 12,
+    C3 1516, S4 32, C5 48120, F6 10164, output 850 with an ordinary output layer)."""
+    net = lenet5()
+    out = {}
+    for name, ly in zip(("C1", "C3", "C5"), net.layers):
+        book, eff = _layer_counts(ly)
+        out[name] = {"effective": eff, "book": book}
+    for name, ly in (("S2", net.layers[0]), ("S4", net.layers[1])):
+        out[name] = {"effective": 2 * ly.D, "book": 0}  # beta_j and b_j per map, eq. (2)
+    for name, l in (("F6", 1), ("output", 2)):
+        ff = net.n[l + 1] * net.n[l] + net.n[l + 1]
+        out[name] = {"effective": ff, "book": ff}
+    return out
+
+
+# ---------------------------------------------------------------------------
+# up / down and the rotated-kernel forms
+# ---------------------------------------------------------------------------
+
+
+def up(x, n):
+    r"""The note's :math:`\mathrm{up}(x) = x \otimes \mathbb 1_{n\times n}` (6) (printed with
+    :math:`I_{n\times n}`, erratum E-S004a)."""
+    return np.kron(np.asarray(x, dtype=float), np.ones((n, n)))
+
+
+def down(x, n):
+    r"""The note's :math:`\mathrm{down}(x)` (2): sums of the ``n x n`` blocks, as the book's
+    correlation pooling with the mask :math:`\mathbb 1` (47.1180)."""
+    x = np.asarray(x, dtype=float)
+    pool = Pooling("correlation", in_shape=x.shape, block=n, mask=np.ones(n * n))
+    return unvec(pool.pool(vec(x)), pool.out_shape)
+
+
+def up_book(v, in_shape, n, kind="mean"):
+    r""":math:`\mathrm{permute}^\#(\mathrm{upv}(v)) = T^T\mathrm{upv}(v)` (47.1200),
+    (47.1204) for ``n x n`` block pooling of a map of ``in_shape``, as a matrix.
+
+    For mean pooling (:math:`g = \mathbb 1/n^2`, (47.1196a)) this is
+    :math:`\mathrm{up}(v)/n^2`; for the note's ``down`` (correlation pooling with mask
+    :math:`\mathbb 1`) it is :math:`\mathrm{up}(v)` itself.
+    """
+    v = np.asarray(v, dtype=float)
+    if kind == "mean":
+        pool = Pooling("mean", in_shape=in_shape, block=n)
+    elif kind == "sum":
+        pool = Pooling("correlation", in_shape=in_shape, block=n, mask=np.ones(n * n))
+    else:
+        raise ValueError(f"kind must be 'mean' or 'sum', got {kind!r}")
+    y = np.zeros(pool.P)  # the gradient vectors of mean/sum pooling do not depend on y
+    return unvec(pool.backprop(vec(v), y), pool.in_shape)
+
+
+def eq13_kernel_gradient(x, delta):
+    r"""(13): :math:`\partial E/\partial k_{ij} = x_i^{l-1} * \delta_j^l`, ``*`` the valid
+    correlation of the note's Fig. 4 (the book's (47.1133) without padding)."""
+    return correlate(x, delta, padding="valid")
+
+
+def eq14_kernel_gradient(x, delta):
+    r"""(14): :math:`\partial E/\partial k_{ij} = J(x_i^{l-1} \star J\delta_j^l J)J` for the
+    forward pass of Bouvrie's code, :math:`z = x \star k` a true convolution.
+
+    :math:`\star` with a mask is correlation with the flipped mask (47.1139), and
+    :math:`JAJ` is :func:`sayedcnn.flip_mask` (47.1138)."""
+    delta = np.asarray(delta, dtype=float)
+    J1 = reversal_matrix(delta.shape[0]).toarray()
+    J2 = reversal_matrix(delta.shape[1]).toarray()
+    conv = correlate(x, flip_mask(J1 @ delta @ J2), padding="valid")  # x conv (J delta J)
+    Jk = reversal_matrix(conv.shape[0]).toarray()
+    return Jk @ conv @ Jk  # (14)
+
+
+def eq16_input_gradient(delta, k):
+    r"""(16): :math:`(\partial E/\partial x_i^l)_j = \tilde\delta_j^{l+1} * (Jk_{ij}^{l+1}J)`,
+    :math:`\tilde\delta` the sensitivity with ``K-1`` zeros around it."""
+    k = np.asarray(k, dtype=float)
+    return correlate(delta, flip_mask(k), padding=(k.shape[0] - 1, k.shape[1] - 1))
+
+
+def eq17_input_gradient(deltas, kernels, M_i):
+    r"""(17): :math:`\partial E/\partial x_i^l = \sum_{j\in M_i}\tilde\delta_j^{l+1} *
+    (Jk_{ij}^{l+1}J)`; ``deltas[j]`` and ``kernels[j]`` for the maps ``j`` in ``M_i``."""
+    return sum(eq16_input_gradient(deltas[j], kernels[j]) for j in M_i)
+
+
+def eq18_pool_sensitivity(fprime_z, deltas, kernels, M_i):
+    r"""(18): :math:`\delta_i^l = f'(z_i^l) \circ \sum_{j\in M_i}\tilde\delta_j^{l+1} *
+    (Jk_{ij}^{l+1}J)`."""
+    return np.asarray(fprime_z, dtype=float) * eq17_input_gradient(deltas, kernels, M_i)
+
+
+def book_kernel_gradient(x, delta, K):
+    r"""The book's (47.1269) for one map: :math:`\partial E/\partial w = H\delta` with
+    :math:`\mathrm{vec}(H) = Vh` (47.1152), (47.1157), returned as the ``K x K`` mask."""
+    x = np.asarray(x, dtype=float)
+    part = sliding_partition(x.shape, K, padding="valid")
+    H = patch_matrix(part.V, vec(x), part.S)
+    return unvec(H @ vec(delta), part.mask)  # (47.1269)
+
+
+def book_input_gradient(delta, k, x_shape):
+    r"""The book's :math:`V^{(d,d',c+1)}\delta^{(d',c+1)}` (47.1257)-(47.1258) for one pair
+    of maps, returned as a matrix of ``x_shape``."""
+    k = np.asarray(k, dtype=float)
+    part = sliding_partition(x_shape, k.shape, padding="valid")
+    M = V_ddc(part.V, vec(k), part.P, part.S)  # (47.1257)
+    return unvec(M @ vec(delta), x_shape)  # (47.1258)
+
+
+# ---------------------------------------------------------------------------
+# The trainable average-pooling layer and a small network around it
+# ---------------------------------------------------------------------------
+
+
+class TrainableAveragePool:
+    r"""The note's pooling layer with a coefficient and a bias per map, (2):
+
+    .. math:: z_j = \beta_j\,\mathrm{down}(y_j) + b_j\mathbb 1,\qquad x_j = f(z_j),
+
+    over maps ``y_j`` of ``in_shape``, ``n x n`` blocks, ``depth`` maps.
+
+    Backward, given :math:`\partial E/\partial x_j`: :math:`\delta_j = f'(z_j)\circ
+    \partial E/\partial x_j` (18), :math:`\partial E/\partial b_j = \sum\delta_j` (19)-(20),
+    :math:`\partial E/\partial\beta_j = \sum\delta_j\circ\mathrm{down}(y_j)` (21)-(22), and
+    :math:`\partial E/\partial y_j = \beta_j\,\mathrm{up}(\delta_j)` (6), computed either by
+    the note's Kronecker form or by the book's :math:`T^T\mathrm{upv}(\delta_j)` for
+    correlation pooling with the mask :math:`\beta_j\mathbb 1` (47.1244).
+
+    Maps are column-major vectors (47.1127) stacked as arrays ``(N, P, depth)``.
+    """
+
+    def __init__(self, in_shape, n, depth, activation="tanh"):
+        self.n = int(n)
+        self.depth = int(depth)
+        self.sum_pool = Pooling("correlation", in_shape=in_shape, block=self.n,
+                                mask=np.ones(self.n * self.n))  # down() (47.1180)
+        self.in_shape = self.sum_pool.in_shape
+        self.out_shape = self.sum_pool.out_shape
+        self.P, self.P_out = self.sum_pool.P, self.sum_pool.P_out
+        self.act = get_activation(activation)
+
+    def down(self, y):
+        r""":math:`\mathrm{down}(y_j)` for maps ``(N, P, D)``: ``(N, P', D)``."""
+        N = y.shape[0]
+        flat = y.transpose(1, 0, 2).reshape(self.P, -1)
+        return self.sum_pool.pool(flat).reshape(self.P_out, N, -1).transpose(1, 0, 2)
+
+    def forward(self, y, beta, b):
+        r"""(2): returns ``(s, z, x)`` with :math:`s = \mathrm{down}(y)`,
+        :math:`z = \beta s + b`, :math:`x = f(z)`, each ``(N, P', D)``."""
+        s = self.down(y)
+        z = beta[None, None, :] * s + b[None, None, :]  # (2)
+        return s, z, self.act.f(z)
+
+    def backward(self, dE_dx, s, z, y, beta, method="book"):
+        r"""Derivatives through the layer: returns ``(dE_dy, dbeta, db)``.
+
+        ``method="note"``: (6) :math:`\beta_j\,\mathrm{up}(\delta_j)` by the Kronecker
+        product; ``"book"``: :math:`T^T\mathrm{upv}(\delta_j)` with gradient vectors
+        :math:`\beta_j\mathbb 1` (47.1196e), (47.1244). ``dE_dy`` excludes the previous
+        layer's :math:`f'`, which the caller applies as in (6)."""
+        delta = self.act.fprime(z) * dE_dx  # (18) delta_j = f'(z_j) o dE/dx_j
+        db = delta.sum(axis=(0, 1))  # (19)-(20)
+        dbeta = (delta * s).sum(axis=(0, 1))  # (21)-(22)
+        N = delta.shape[0]
+        dE_dy = np.zeros((N, self.P, self.depth))
+        for j in range(self.depth):
+            if method == "book":
+                pool_j = Pooling("correlation", in_shape=self.in_shape, block=self.n,
+                                 mask=beta[j] * np.ones(self.n * self.n))  # m = beta_j 1
+                dE_dy[:, :, j] = pool_j.backprop(delta[:, :, j].T, y[:, :, j].T).T  # (47.1244)
+            elif method == "note":
+                for i in range(N):
+                    D = unvec(delta[i, :, j], self.out_shape)
+                    U = beta[j] * up(D, self.n)  # (6) beta_j up(delta_j)
+                    full = np.zeros(self.in_shape)  # rows/cols beyond whole blocks get 0
+                    full[:U.shape[0], :U.shape[1]] = U
+                    dE_dy[i, :, j] = vec(full)
+            else:
+                raise ValueError(f"method must be 'book' or 'note', got {method!r}")
+        return dE_dy, dbeta, db
+
+
+class PoolNet:
+    r"""A small LeNet-style network: correlation layer C1, trainable average pooling S2,
+    correlation layer C3 wired by a connection table, and a fully connected output layer.
+
+    .. math::
+        z^{(d,1)} = (H^{(1,0)})^T w^{(d,1)} - \theta_1(d),\ y^{(d,1)} = f(z^{(d,1)});\quad
+        x^{(d)} = f(\beta_d\,\mathrm{down}(y^{(d,1)}) + b_d);
+
+        z^{(d',3)} = \sum_{d \in \mathcal D_{d'}} (H^{(d)})^T w_d^{(d',3)} - \theta_3(d'),\
+        y^{(d',3)} = f(z^{(d',3)});\quad
+        y_L = \sigma(W \mathrm{col}\{y^{(d',3)}\} - \theta),
+
+    with :math:`\mathrm{vec}(H) = Vh` (47.1152) and the book's risk
+    :math:`\frac1N\sum_n\|\gamma_n - y_n\|^2` (47.1229).
+
+    Parameters are a dict: ``W1`` (``S_1 x D_1``), ``theta1`` (``D_1``), ``beta``, ``b``
+    (``D_1``), ``W3`` (``S_3 D_1 x D_3``, zero off the table), ``theta3`` (``D_3``), ``W``
+    (``Q x n``), ``theta`` (``Q``).
+    """
+
+    KEYS = ("W1", "theta1", "beta", "b", "W3", "theta3", "W", "theta")
+
+    def __init__(self, input_shape=(8, 8), d1=3, f1=3, n=2,
+                 table=((0, 1), (1, 2), (0, 2), (0, 1, 2)), f3=2, Q=10, activation="tanh",
+                 pool_backward="book"):
+        self.act = get_activation(activation)
+        self.out_act = get_activation("sigmoid")
+        self.part1 = sliding_partition(input_shape, f1, padding="valid")  # V_0
+        self.pool = TrainableAveragePool(self.part1.out_shape, n, d1, activation)
+        self.part3 = sliding_partition(self.pool.out_shape, f3, padding="valid")  # V_2
+        self.d1, self.table = d1, tuple(tuple(t) for t in table)
+        self.d3 = len(self.table)
+        self.conn = table_matrix(self.table, d1)
+        self.Q = Q
+        self.n_ff = self.d3 * self.part3.P
+        self.pool_backward = pool_backward
+        self.input_shape = tuple(input_shape)
+
+    # -- parameters ----------------------------------------------------------------------
+
+    def init(self, seed=0):
+        r"""Random parameters from ``numpy.random.default_rng(seed)``: Gaussian weights with
+        variance 1/fan-in, :math:`\beta = 1/n^2` (the mean) and zero biases."""
+        rng = np.random.default_rng(seed)
+        S1, S3 = self.part1.S, self.part3.S
+        W3 = rng.standard_normal((S3 * self.d1, self.d3))
+        W3 *= np.repeat(self.conn, S3, axis=0) / np.sqrt(S3 * self.conn.sum(axis=0))[None, :]
+        return {"W1": rng.standard_normal((S1, self.d1)) / np.sqrt(S1),
+                "theta1": np.zeros(self.d1),
+                "beta": np.full(self.d1, 1.0 / self.pool.n ** 2),
+                "b": np.zeros(self.d1),
+                "W3": W3,
+                "theta3": np.zeros(self.d3),
+                "W": rng.standard_normal((self.Q, self.n_ff)) / np.sqrt(self.n_ff),
+                "theta": np.zeros(self.Q)}
+
+    def to_vector(self, params):
+        """All parameters in one vector (keys in :attr:`KEYS` order, arrays column-major)."""
+        return np.concatenate([np.asarray(params[k]).reshape(-1, order="F") for k in self.KEYS])
+
+    def from_vector(self, v, like):
+        """Parameters shaped like ``like`` from a vector of :meth:`to_vector`."""
+        out, pos = {}, 0
+        for k in self.KEYS:
+            a = np.asarray(like[k])
+            out[k] = np.asarray(v[pos:pos + a.size], dtype=float).reshape(a.shape, order="F")
+            pos += a.size
+        return out
+
+    def parameter_count(self):
+        """Effective parameters: connected kernels, one bias per map, beta and b per map."""
+        return (self.part1.S * self.d1 + self.d1 + 2 * self.d1
+                + self.part3.S * int(self.conn.sum()) + self.d3 + self.Q * self.n_ff + self.Q)
+
+    # -- forward / backward ----------------------------------------------------------------
+
+    def _patches(self, part, A):
+        r"""``(N, P, S, D)`` patches of maps ``A`` ``(N, M, D)``: :math:`\mathrm{vec}(H) = Vh`
+        (47.1152) for every sample and map at once."""
+        N, M, D = A.shape
+        flat = A.transpose(1, 0, 2).reshape(M, N * D)
+        H = part.V @ flat  # (47.1152), rows (p, s)
+        return H.reshape(part.P, part.S, N, D).transpose(2, 0, 1, 3)
+
+    def forward(self, params, X):
+        r"""The forward pass for images ``X`` ``(N, 1, rows, cols)``; returns a dict cache."""
+        X = np.asarray(X, dtype=float)
+        N = X.shape[0]
+        h = X[:, 0].transpose(0, 2, 1).reshape(N, -1, 1)  # vec of each image (47.1127)
+        G1 = self._patches(self.part1, h)[..., 0]  # (N, P1, S1)
+        z1 = G1 @ params["W1"] - params["theta1"][None, None, :]  # (47.1216)
+        y1 = self.act.f(z1)
+        s, zp, xp = self.pool.forward(y1, params["beta"], params["b"])  # (2)
+        G3 = self._patches(self.part3, xp)  # (N, P3, S3, D1)
+        W3 = params["W3"] * np.repeat(self.conn, self.part3.S, axis=0)
+        G3f = G3.transpose(0, 1, 3, 2).reshape(N, self.part3.P, -1)  # rows (j, s) (47.1223a)
+        z3 = G3f @ W3 - params["theta3"][None, None, :]  # (47.1213)
+        y3 = self.act.f(z3)
+        y_ff = y3.transpose(0, 2, 1).reshape(N, -1)  # col{y^(d',3)} (47.1215)
+        zL = y_ff @ params["W"].T - params["theta"]  # (47.1216)
+        return {"G1": G1, "z1": z1, "y1": y1, "s": s, "zp": zp, "xp": xp, "G3": G3f,
+                "z3": z3, "y3": y3, "y_ff": y_ff, "zL": zL, "out": self.out_act.f(zL)}
+
+    def risk(self, params, X, Gamma):
+        r""":math:`\frac1N\sum_n\|\gamma_n - y_n\|^2` (47.1229)."""
+        out = self.forward(params, X)["out"]
+        return float(np.mean(np.sum((np.asarray(Gamma) - out) ** 2, axis=1)))
+
+    def gradients(self, params, X, Gamma, pool_backward=None, input_backward="V_ddc"):
+        r"""Derivatives of the risk with respect to every parameter (a dict like
+        ``params``), by the book's steps and the note's pooling equations.
+
+        ``pool_backward``: ``"book"`` (:math:`T^T\mathrm{upv}`) or ``"note"`` ((6), Kronecker);
+        defaults to the network's. ``input_backward``: ``"V_ddc"`` forms every
+        :math:`V^{(d,d',3)}` (47.1257); ``"stacked"`` uses the same product as
+        :math:`V_2^T(\delta^{(d',3)} \otimes w_d^{(d',3)})` summed over :math:`d'`, once for
+        all maps and samples (faster, used by :meth:`fit`)."""
+        method = self.pool_backward if pool_backward is None else pool_backward
+        c = self.forward(params, X)
+        N = c["out"].shape[0]
+        dL = 2.0 * (c["out"] - Gamma) * self.out_act.fprime(c["zL"])  # (47.1233)
+        g = {"W": dL.T @ c["y_ff"] / N, "theta": -dL.sum(axis=0) / N}  # (47.1263)-(47.1264)
+        back = dL @ params["W"]  # W^T delta_L per sample
+        P3 = self.part3.P
+        d3 = self.act.fprime(c["z3"]) * back.reshape(N, self.d3, P3).transpose(0, 2, 1)
+        # (47.1245) without pooling in layer 3
+        W3 = params["W3"] * np.repeat(self.conn, self.part3.S, axis=0)
+        g["W3"] = np.einsum("npr,npd->rd", c["G3"], d3) / N  # (47.1269)
+        g["W3"] *= np.repeat(self.conn, self.part3.S, axis=0)
+        g["theta3"] = -d3.sum(axis=(0, 1)) / N  # (47.1272)
+        # dE/dx for the pooled maps: sum_d' V^(d,d',3) delta^(d',3) (47.1257)-(47.1258)
+        S3 = self.part3.S
+        dE_dx = np.zeros((N, self.pool.P_out, self.d1))
+        if input_backward == "V_ddc":
+            for d in range(self.d1):
+                for d2 in range(self.d3):
+                    if not self.conn[d, d2]:
+                        continue
+                    w = W3[d * S3:(d + 1) * S3, d2]  # w_d^(d',3)
+                    M = V_ddc(self.part3.V, w, P3, S3)  # (47.1257)
+                    dE_dx[:, :, d] += (M @ d3[:, :, d2].T).T  # (47.1258)
+        elif input_backward == "stacked":
+            # V^(d,d',3) delta = V_2^T (delta (x) w_d^(d',3)): one product for all d, d', n
+            B = np.einsum("npe,dse->psnd", d3, W3.reshape(self.d1, S3, self.d3))
+            b = self.part3.V.T @ B.reshape(P3 * S3, N * self.d1)  # (47.1258)
+            dE_dx = b.reshape(self.pool.P_out, N, self.d1).transpose(1, 0, 2)
+        else:
+            raise ValueError(f"input_backward must be 'V_ddc' or 'stacked', got "
+                             f"{input_backward!r}")
+        dE_dy, g["beta"], g["b"] = self.pool.backward(dE_dx, c["s"], c["zp"], c["y1"],
+                                                       params["beta"], method=method)
+        g["beta"] /= N
+        g["b"] /= N
+        d1 = self.act.fprime(c["z1"]) * dE_dy  # (6): beta up(delta) o f'(z)
+        g["W1"] = np.einsum("nps,npd->sd", c["G1"], d1) / N  # (47.1269)
+        g["theta1"] = -d1.sum(axis=(0, 1)) / N  # (47.1272)
+        return g
+
+    def predict(self, params, X):
+        """Class with the largest output."""
+        return np.argmax(self.forward(params, X)["out"], axis=1)
+
+    def fit(self, params, X, labels, epochs=5, batch_size=16, mu=0.5, seed=0):
+        r"""Mini-batch stochastic gradient (47.1276) on every parameter, :math:`\beta` and
+        ``b`` included. Returns ``(params, losses)`` (the risk after each epoch)."""
+        Gamma = np.zeros((len(labels), self.Q))
+        Gamma[np.arange(len(labels)), labels] = 1.0
+        params = {k: np.array(v, dtype=float) for k, v in params.items()}
+        losses = []
+        for epoch in range(epochs):
+            order = np.random.default_rng([seed, epoch]).permutation(len(labels))
+            for s0 in range(0, len(labels), batch_size):
+                idx = order[s0:s0 + batch_size]
+                g = self.gradients(params, X[idx], Gamma[idx], input_backward="stacked")
+                params = {k: params[k] - mu * g[k] for k in self.KEYS}
+            losses.append(self.risk(params, X, Gamma))
+        return params, losses
+
+
+def central_differences(fun, x, h=1e-5):
+    r"""Fourth-order central differences of a scalar function of a vector:
+    :math:`(f(x-2he_i) - 8f(x-he_i) + 8f(x+he_i) - f(x+2he_i))/(12h)`."""
+    x = np.asarray(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (fun(x - 2 * e) - 8 * fun(x - e) + 8 * fun(x + e) - fun(x + 2 * e)) / (12 * h)
+    return g
+
+
+def bars(n, shape=(8, 8), seed=0, noise=0.3):
+    r"""A four-class task on ``shape`` images: a horizontal bar, a vertical bar, the
+    diagonal or the anti-diagonal (random offset), over uniform noise in ``[0, noise]``.
+    Returns ``X`` ``(n, 1, rows, cols)`` and labels ``(n,)``."""
+    rng = np.random.default_rng(seed)
+    rows, cols = shape
+    labels = rng.integers(0, 4, size=n)
+    X = noise * rng.random((n, 1, rows, cols))
+    for i in range(n):
+        if labels[i] == 0:
+            X[i, 0, rng.integers(1, rows - 1), :] += 1.0
+        elif labels[i] == 1:
+            X[i, 0, :, rng.integers(1, cols - 1)] += 1.0
+        elif labels[i] == 2:
+            X[i, 0] += np.eye(rows, cols, k=int(rng.integers(-1, 2)))
+        else:
+            X[i, 0] += np.eye(rows, cols, k=int(rng.integers(-1, 2)))[:, ::-1]
+    return X, labels
+
+
+def train(data="digits", epochs=20, mu=0.5, batch_size=8, seed=0, n_train=None):
+    r"""Train :class:`PoolNet` (trainable :math:`\beta`, ``b`` in S2) on the 8 x 8 UCI digits
+    (``data="digits"``) or on :func:`bars`. Returns ``(net, params, losses, test_accuracy)``."""
+    if data == "digits":
+        from ..datasets import load_digits
+
+        d = load_digits(seed=seed)
+        X, y, Xt, yt, Q = d.X_train, d.y_train, d.X_test, d.y_test, d.n_classes
+    elif data == "bars":
+        X, y = bars(600, seed=seed)
+        Xt, yt = bars(400, seed=seed + 1)
+        Q = 4
+    else:
+        raise ValueError(f"data must be 'digits' or 'bars', got {data!r}")
+    if n_train is not None:
+        X, y = X[:n_train], y[:n_train]
+    net = PoolNet(input_shape=X.shape[2:], Q=Q)
+    params = net.init(seed=seed)
+    params, losses = net.fit(params, X, y, epochs=epochs, batch_size=batch_size, mu=mu,
+                             seed=seed)
+    acc = float(np.mean(net.predict(params, Xt) == yt))
+    return net, params, losses, acc
+
+
+# ---------------------------------------------------------------------------
+# Slips
+# ---------------------------------------------------------------------------
+
+
+def demo_E_S004a():
+    r"""E-S004a: :math:`\mathrm{up}(x) = x \otimes I_{n\times n}` (6) (and
+    :math:`dz^{l+1}/dx^l = \beta I_{n\times n}` in (4)); the matrix must be the all-ones
+    :math:`\mathbb 1_{n\times n}` (an error copied to every entry of a block); read as the
+    identity, up() fills only block diagonals. Returns
+    ``(printed, corrected)`` for a 2 x 2 ``x`` and ``n = 2``; ``corrected`` equals
+    :math:`T^T\mathrm{upv}(x)` of the book for sum pooling."""
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    return np.kron(x, np.eye(2)), up(x, 2)
+
+
+def demo_E_S004b():
+    r"""E-S004b: the bias of (1), (2), (9) is :math:`b_j^l I`; read as the identity it reaches
+    only the diagonal, and (10) :math:`\partial E/\partial b_j = \sum\delta_j` fails. It is
+    :math:`b_j^l\mathbb 1\mathbb 1^T`. Returns ``(printed, corrected)``: the central
+    differences of :math:`E = \langle\delta, z\rangle` in ``b`` with the bias ``b I`` and with
+    ``b 1 1^T``; (10) gives ``sum(delta)``, which only the second matches."""
+    rng = np.random.default_rng(6)
+    x, k = rng.standard_normal((4, 4)), rng.standard_normal((2, 2))
+    delta = rng.standard_normal((3, 3))
+    base = correlate(x, k, padding="valid")
+
+    def slope(B, h=1e-6):
+        E = lambda b: float(np.sum(delta * (base + b * B)))  # z = x * k + b B (1)
+        return (E(h) - E(-h)) / (2 * h)
+
+    return slope(np.eye(3)), slope(np.ones((3, 3)))
+
+
+def demo_E_S004c():
+    r"""E-S004c: after (2), "if :math:`x_j^l \in R^{M_l\times M_l}` then
+    :math:`x_j^{l-1} \in R^{(M_l/n)\times(M_l/n)}`": inverted, the input of a pooling layer
+    is the larger map, :math:`x_j^{l-1} \in R^{nM_l \times nM_l}` (and the bias matrix of
+    (2) is :math:`M_l \times M_l`, printed :math:`(M_l/n) \times (M_l/n)`). Returns
+    ``(printed, corrected)`` side lengths of :math:`x^{l-1}` for a 4 x 4 pooled map of an
+    8 x 8 map, ``n = 2``."""
+    pool = TrainableAveragePool((8, 8), 2, 1)
+    M_l = pool.out_shape[0]
+    return M_l / pool.n, pool.in_shape[0]
+
+
+def demo_E_S004d():
+    r"""E-S004d: Fig. 4's text gives :math:`\partial E/\partial[x]_{2,2} =
+    \delta_{1,1}k_{1,2} + \delta_{1,2}k_{2,1} + \delta_{2,1}k_{1,2} + \delta_{2,2}k_{1,1}`;
+    the first term is :math:`\delta_{1,1}k_{2,2}` (3 x 3 ``x``, 2 x 2 ``k`` and
+    :math:`\delta`, correlation forward). Returns ``(printed, corrected)``; ``corrected`` is
+    the book's (47.1258) entry."""
+    rng = np.random.default_rng(4)
+    k = rng.standard_normal((2, 2))
+    d = rng.standard_normal((2, 2))
+    printed = d[0, 0] * k[0, 1] + d[0, 1] * k[1, 0] + d[1, 0] * k[0, 1] + d[1, 1] * k[0, 0]
+    corrected = book_input_gradient(d, k, (3, 3))[1, 1]
+    return printed, corrected
+
+
+def demo_E_S004e():
+    r"""E-S004e: in (5) and (8) the indices of :math:`[\delta_j^{l+1}]_{p,q}` run to
+    :math:`M_{l+1}/n`; :math:`\delta_j^{l+1}` is :math:`M_{l+1}\times M_{l+1}` (the pooled
+    size) and each entry multiplies an ``n x n`` block of :math:`f'(z_j^l)`. Returns
+    ``(printed, corrected)`` numbers of blocks per side for an 8 x 8 map pooled by 2."""
+    pool = TrainableAveragePool((8, 8), 2, 1)
+    M_next = pool.out_shape[0]
+    return M_next / pool.n, M_next
+
+
+def demo_E_S004f():
+    r"""E-S004f: (9) sums over :math:`i \in M_i`; the sum is over the input maps of map
+    ``j``, :math:`i \in M_j` as in (1). Read with the note's own later :math:`M_i = \{j\}`
+    (the outputs that input map ``i`` feeds), for C3 map 0 it asks for S2 maps 4, 5, ..., 15,
+    of which only six exist: raises ``IndexError``."""
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 14, 14))  # the six S2 maps
+    k = rng.random((16, 6, 5, 5))
+    j = 0
+    M_i = [d for d in range(16) if 0 in S2_C3[d]]  # the note's section 3.2 meaning, i = 0
+    return sum(correlate(x[i], k[j, i], padding="valid") for i in M_i)
+
+
+def demo_E_S004g():
+    r"""E-S004g: (17) is printed :math:`\sum_{j=0}^{M_i}`, a range; the sum is over the set,
+    :math:`j \in M_i`, as (16) says ("for all j in M_i"). Returns ``(printed, corrected)``
+    for S2 map 0 of LeNet-5 (``M_0`` = 0, 4, 5, 6, 9, 10, 11, 12, 14, 15): the range read
+    as ``j = 0..|M_0|`` against the set."""
+    rng = np.random.default_rng(5)
+    deltas = rng.standard_normal((16, 10, 10))
+    kernels = rng.standard_normal((16, 5, 5))
+    M_0 = [d for d in range(16) if 0 in S2_C3[d]]
+    printed = eq17_input_gradient(deltas, kernels, range(len(M_0) + 1))
+    corrected = eq17_input_gradient(deltas, kernels, M_0)
+    return printed, corrected
+
+
+ERRATA = (
+    {"id": "E-S004a", "note": "004", "location": "(4), (6): I_{n x n}, up(x)",
+     "printed": "dz^{l+1}/dx^l = beta I_{n x n};  up(x) = x (Kronecker) I_{n x n}",
+     "corrected": "beta 1_{n x n} (all ones);  up(x) = x (Kronecker) 1_{n x n}",
+     "reason": "every entry of an n x n block enters its sum and receives the block's error; "
+               "with the identity only the block diagonals would",
+     "demo": "demo_E_S004a"},
+    {"id": "E-S004b", "note": "004", "location": "(1), (2), (9), (10), (20): b I",
+     "printed": "b_j^l I_{(M_{l-1}-K_l+1) x (M_{l-1}-K_l+1)}",
+     "corrected": "b_j^l 1 1^T (all ones)",
+     "reason": "a shared bias is added to every unit; (10) dE/db = sum(delta) holds only then",
+     "demo": "demo_E_S004b"},
+    {"id": "E-S004c", "note": "004", "location": "2.2.1, the sentence after (2)",
+     "printed": "if x_j^l in R^{M_l x M_l}, then x_j^{l-1} in R^{(M_l/n) x (M_l/n)}; "
+                "(2) adds b I_{(M_l/n) x (M_l/n)}",
+     "corrected": "x_j^{l-1} in R^{n M_l x n M_l}; (2) adds b 1_{M_l x M_l}",
+     "reason": "pooling makes the map n times smaller, as the sentence before says",
+     "demo": "demo_E_S004c"},
+    {"id": "E-S004d", "note": "004", "location": "3.2, text under Fig. 4, dE/d[x_i^l]_{2,2}",
+     "printed": "delta_11 k_12 + delta_12 k_21 + delta_21 k_12 + delta_22 k_11",
+     "corrected": "delta_11 k_22 + delta_12 k_21 + delta_21 k_12 + delta_22 k_11",
+     "reason": "x_22 meets k_22 in the window of output (1,1) (full convolution of delta "
+               "with k)",
+     "demo": "demo_E_S004d"},
+    {"id": "E-S004e", "note": "004", "location": "(5) and (8), index ranges",
+     "printed": "[delta_j^{l+1}]_{p,q}, p, q = 1..M_{l+1}/n",
+     "corrected": "p, q = 1..M_{l+1}; entry (p, q) multiplies the n x n block (p, q) of "
+                  "f'(z_j^l)",
+     "reason": "delta_j^{l+1} is M_{l+1} x M_{l+1}, the pooled size",
+     "demo": "demo_E_S004e"},
+    {"id": "E-S004f", "note": "004", "location": "(9)",
+     "printed": "z_j^l = sum_{i in M_i} x_i^{l-1} * k_ij^l + ...",
+     "corrected": "sum_{i in M_j}, the input maps of map j, as in (1)",
+     "reason": "M_j = {i | map i connected to map j}; M_i is the note's later name for the "
+               "output maps that input map i feeds",
+     "demo": "demo_E_S004f"},
+    {"id": "E-S004g", "note": "004", "location": "(17) (and (18))",
+     "printed": "sum_{j=0}^{M_i}",
+     "corrected": "sum_{j in M_i}",
+     "reason": "M_i is a set of map indices (0, 4, 5, 6, 9, ... for S2 map 0), not a bound",
+     "demo": "demo_E_S004g"},
+)
+
+
+def examples():
+    r"""The note's printed numbers and identities beside the package, for ``reproduce``."""
+    M = table_matrix()
+    counts = c3_counts()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 6))
+    delta = rng.standard_normal((3, 3))
+    k = rng.standard_normal((4, 4))
+    v = rng.standard_normal((3, 3))
+    a, b = demo_E_S004a()
+    e1, e2 = demo_E_S004d()
+    return [
+        Example("seed004", "S2-C3 table: rows, columns and X's", [6, 16, 60],
+                [M.shape[0], M.shape[1], int(M.sum())]),
+        Example("seed004", "S2 map 0 feeds C3 maps 0,4,5,6,9,10,11,12,14,15",
+                list(S2_C3_ROW0_PRINTED), list(np.flatnonzero(M[0]))),
+        Example("seed004", "C3 parameters 60x5x5+16 (effective count; the book's W_3, "
+                f"Theta_3 hold {counts['book']})", 1516, counts["effective"]),
+        Example("seed004", "up(x) = x kron 1_{2x2} = 4 T^T upv(x) for 2x2 mean pooling "
+                "(47.1196a), (47.1204)", up(v, 2), 4 * up_book(v, (6, 6), 2, "mean")),
+        Example("seed004", "(13) dE/dk = x * delta = H delta (47.1269)",
+                eq13_kernel_gradient(x, delta), book_kernel_gradient(x, delta, 4)),
+        Example("seed004", "(16) delta~ * (JkJ) = V^(d,d',c+1) delta (47.1257)",
+                eq16_input_gradient(delta, k), book_input_gradient(delta, k, (6, 6))),
+        Example("seed004", "up(x) with I_{n x n} read as the identity", a, b,
+                erratum="E-S004a"),
+        Example("seed004", "Fig. 4 text, dE/d[x]_{2,2}", e1, e2, erratum="E-S004d"),
+    ]
