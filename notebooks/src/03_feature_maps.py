@@ -1,0 +1,156 @@
+# Source of notebooks/03_feature_maps.ipynb; regenerate with
+#     python notebooks/build.py 03
+
+# %% [markdown]
+# # 3. Feature maps and parameter savings (47.1154)-(47.1167)
+#
+# In a correlation layer (section 47.25.2 of Sayed's *Inference and Learning from Data*)
+# every patch $h_{n,p}$ goes through the *same* neuron: weights $w$ (the mask) and bias
+# $\theta$. The outputs form a feature map. This notebook computes feature maps of a real
+# digit with `sayedcnn`, several at once, for a three-channel input, and counts parameters
+# as the book does in (47.1165)-(47.1167).
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+import sayedcnn as sc
+from sayedcnn.datasets import load_mnist5k
+from sayedcnn.forward import forward_listing
+
+np.set_printoptions(precision=3, suppress=True, linewidth=110)
+plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.2), "font.size": 8})
+
+
+def show_maps(maps, titles, shape, cmap="viridis"):
+    fig, axes = plt.subplots(1, len(maps), figsize=(1.5 * len(maps), 1.8))
+    for ax, m, title in zip(np.atleast_1d(axes), maps, titles):
+        ax.imshow(m if m.ndim == 3 else sc.unvec(m, shape), cmap=cmap)
+        ax.set_title(title, fontsize=8)
+        ax.set_axis_off()
+    plt.show()
+
+
+# %% [markdown]
+# ## Activation functions (47.1154)
+#
+# The rectifier $f(x) = \max(0, x)$ and $f(x) = \tanh(x)$ are the book's suggestions for
+# correlation layers; the package also has the sigmoid and the identity.
+
+# %%
+x = np.linspace(-3, 3, 121)
+fig, ax = plt.subplots(figsize=(3.2, 2))
+for name in ("relu", "tanh", "sigmoid"):
+    ax.plot(x, sc.get_activation(name).f(x), label=name)  # (47.1154)
+ax.legend(fontsize=7)
+ax.grid(alpha=0.3)
+plt.show()
+
+# %% [markdown]
+# ## One feature map (47.1155)-(47.1158)
+#
+# Each of the $P$ units computes $y_n(p) = f(h_{n,p}^T w - \theta)$ (47.1155). Stacking the
+# outputs in $y_n$ ($P \times 1$, 47.1156) and the patches as the columns of $H_n = [h_{n,1}
+# \dots h_{n,P}]$ ($S \times P$, 47.1157) gives $y_n = f(H_n^T w - \theta\mathbb 1)$
+# (47.1158). With the mask $w$ = vec(Sobel $W_x$) and no nonlinearity, this is the filtered
+# image of notebook 1; with tanh and $\theta = 0.5$ it is a feature map.
+
+# %%
+X, labels = load_mnist5k(split=False)
+n = int(np.flatnonzero(labels == 4)[0])
+image = X[n, 0]
+part = sc.sliding_partition(image.shape, 3)  # the book's 'same' windows
+H = sc.patch_matrix(part.V, sc.vec(image), part.S)  # (47.1157), S x P = 9 x 784
+w = sc.vec(sc.sobel_masks()[0])
+theta = 0.5
+y = np.tanh(H.T @ w - theta * np.ones(part.P))  # (47.1158)
+print("H_n is", H.shape, "; y_n is", y.shape)
+print("H^T w == vec(correlate(I, W)):", np.allclose(H.T @ w, sc.vec(sc.correlate(image, sc.sobel_masks()[0]))))
+print(f"the layer has S + 1 = {part.S + 1} parameters and P(S + 1) = {part.P * (part.S + 1)} connections")
+show_maps([sc.vec(image), H.T @ w, y], ["input", "H^T w", "tanh(H^T w - 0.5)"], image.shape)
+
+# %% [markdown]
+# ## Several feature maps (47.1159)-(47.1161)
+#
+# A layer of depth $D$ has one pair $(w^{(d)}, \theta^{(d)})$ per map (47.1159) and computes
+# $y_n^{(d)} = f(H_n^T w^{(d)} - \theta^{(d)}\mathbb 1)$, $d = 1..D$ (47.1161), all from the
+# same patches. In `sayedcnn` the masks are the columns of $W_1$ ($S_1 D_0 \times D_1$,
+# (47.1224a)) of a `Network`; here they are set by hand to the Sobel, Prewitt and Gaussian
+# masks, and the forward listing (47.1216) is checked against (47.1161).
+
+# %%
+masks = {"Sobel x": sc.sobel_masks()[0], "Sobel y": sc.sobel_masks()[1],
+         "Prewitt x": sc.prewitt_masks()[0], "Gaussian": sc.gaussian_mask(1, 0.8)}
+net = sc.Network(image.shape, conv=[sc.Conv(len(masks), mask=3, activation="tanh")], outputs=2)
+params = net.init(seed=0)
+params.W_conv[1] = np.column_stack([sc.vec(m) for m in masks.values()])  # (47.1224a)
+params.Theta_conv[1] = np.array([[0.5, 0.5, 0.5, 0.2]])  # theta^(d), (47.1224b)
+res = forward_listing(net, params, image[None])
+Y = np.tanh(H.T @ params.W_conv[1] - params.Theta_conv[1])  # (47.1161), all d at once
+for d, name in enumerate(masks, start=1):
+    print(f"d={d} {name:<10} listing == f(H^T w - theta 1):",
+          np.allclose(res.y_conv[d, 1], Y[:, d - 1]))
+show_maps([res.y_conv[d, 1] for d in range(1, 5)], list(masks), image.shape)
+
+# %% [markdown]
+# ## An RGB-style input (47.1162)-(47.1164)
+#
+# Example 47.71: a colour image has three input arrays. Each entry of a feature map combines
+# the three patches at that location, each with its own mask and bias:
+# $y_n(p) = f\big(\sum_{j=1}^{3}([h_{n,p}^{(j)}]^T w_j - \theta(j))\big)$ (47.1164). As a
+# (the print attaches the vector $\mathbb 1$ to $\theta(j)$ in the scalar form (47.1189);
+# it belongs to the vector form (47.1191a): erratum E-1189). As a
+# three-channel input we stack the digit, the digit shifted two pixels right, and its
+# Gaussian blur. A network of input depth $D_0 = 3$ holds $W^{(d,1)} =
+# \mathrm{col}\{w_1, w_2, w_3\}$ in each column of $W_1$ (47.1223a).
+
+# %%
+rgb = np.stack([image, np.roll(image, 2, axis=1), sc.correlate(image, sc.gaussian_mask(1, 1.0, normalize=True))])
+net3 = sc.Network(image.shape, input_depth=3, conv=[sc.Conv(2, mask=3, activation="relu")], outputs=2)
+p3 = net3.init(seed=1, bias_scale=0.1)
+res3 = forward_listing(net3, p3, rgb)
+S = net3.layers[0].S
+for d in (1, 2):
+    z = sum(sc.patch_matrix(part.V, sc.vec(rgb[j]), S).T @ p3.W_conv[1][j * S:(j + 1) * S, d - 1]
+            - p3.Theta_conv[1][j, d - 1] for j in range(3))  # (47.1164), summed over j
+    print(f"map d={d}: listing == f(sum_j H^(j)T w_j - theta(j) 1):",
+          np.allclose(res3.y_conv[d, 1], np.maximum(z, 0)))
+print("W_1 is", p3.W_conv[1].shape, "= S_1 D_0 x D_1;  Theta_1 is", p3.Theta_conv[1].shape)
+show_maps([np.clip(rgb.transpose(1, 2, 0), 0, 1), res3.y_conv[1, 1], res3.y_conv[2, 1]],
+          ["3-channel input", "map d=1 (relu)", "map d=2 (relu)"], image.shape)
+
+# %% [markdown]
+# ## Parameter savings (47.1165)-(47.1167)
+#
+# A 64 x 64 image has $M = 64^2 = 4096$ entries (47.1165), so one fully connected neuron
+# needs $M + 1 = 4097$ coefficients. The book then takes a correlation layer of depth
+# $D = 30$ with "mask size $2K+1 = 9$", says each unit uses $2K+2$ coefficients, and counts
+# $30 \times (9+1) = 300$ (47.1166). Each feature map still has $P = L^2 = 4096$ entries
+# (47.1167). The package counts the parameters of such layers from the shapes of $W_1$
+# ($S_1D_0 \times D_1$) and of the biases (one per map reaches $z$; the book's
+# $\Theta_1$ has $D_0 \times D_1$ entries, the same here since $D_0 = 1$).
+
+# %%
+M = 64 * 64  # (47.1165)
+print("M =", M, "; one fully connected unit:", M + 1, "coefficients")
+for mask in (3, 9):
+    big = sc.Network((64, 64), conv=[sc.Conv(30, mask=mask)], outputs=1)
+    ly = big.layers[0]
+    shapes = big.param_shapes()
+    conv_count = np.prod(shapes["W_conv"][1]) + np.prod(shapes["Theta_conv"][1])
+    print(f"mask {mask}x{mask}: S = {ly.S}, W_1 {shapes['W_conv'][1]}, Theta_1 "
+          f"{shapes['Theta_conv'][1]} -> {conv_count} parameters;"
+          f" P = {ly.P} (47.1167)")  # (47.1166)
+print("the print's count, 30 x (9 + 1) =", 30 * (9 + 1), "(47.1166)")
+
+# %% [markdown]
+# **Where the print's count breaks.** The count $30\times(9+1) = 300$ of (47.1166) fits a mask with
+# $S = 9$ entries, i.e. a 3 x 3 mask ($2K+1 = 3$). A square mask of size $2K+1 = 9$ has
+# $(2K+1)^2 = 81$ entries, so each unit has $(2K+1)^2 + 1 = 82$ coefficients, not $2K+2$,
+# and the layer has $30 \times 82 = 2460$ parameters. Either way the saving over the
+# $30 \times 4096$ units of a fully connected layer with $M+1 = 4097$ weights each is huge,
+# as the last line shows. The register of `sayedcnn.errata` lists this as E-1166.
+
+# %%
+print("9x9 masks:", 30 * (9**2 + 1), "parameters for", 30 * 4096, "units; (47.1166)")
+print("a fully connected layer with the same number of units:", 30 * 4096 * (M + 1))
