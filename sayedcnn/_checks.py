@@ -10,7 +10,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_float_array", "as_pair", "check_finite", "check_shape", "as_positive_int"]
+__all__ = ["as_float_array", "as_pair", "check_finite", "check_shape", "as_positive_int",
+           "as_real", "shape_str"]
 
 
 def _eq(eq):
@@ -24,6 +25,8 @@ def as_float_array(x, name, ndim=None, eq=None, finite=True):
     """
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be a real numeric array{_eq(eq)}, got a string")
+    if x is None:
+        raise TypeError(f"{name} must be a real numeric array{_eq(eq)}, got None")
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:
@@ -43,6 +46,29 @@ def as_float_array(x, name, ndim=None, eq=None, finite=True):
     if finite:
         check_finite(arr, name, eq)
     return arr
+
+
+def shape_str(shape):
+    """A shape as the book writes it, ``"150 x 12"`` (``"a scalar"`` for ``()``)."""
+    shape = tuple(shape)
+    return " x ".join(map(str, shape)) if shape else "a scalar"
+
+
+def as_real(x, name, eq=None, minimum=None, strict=False):
+    """A finite real number as a float (bools, complex numbers and strings rejected).
+
+    ``minimum`` bounds it from below, strictly with ``strict=True``.
+    """
+    if (isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.floating,
+                                                                np.integer))):
+        raise TypeError(f"{name} must be a real number{_eq(eq)}, got {x!r}")
+    x = float(x)
+    if not np.isfinite(x):
+        raise ValueError(f"{name} must be finite{_eq(eq)}, got {x}")
+    if minimum is not None and (x <= minimum if strict else x < minimum):
+        rel = ">" if strict else ">="
+        raise ValueError(f"{name} must be {rel} {minimum}{_eq(eq)}, got {x}")
+    return x
 
 
 def check_finite(arr, name, eq=None):

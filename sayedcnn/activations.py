@@ -1,8 +1,16 @@
 r"""Activation functions f and their derivatives f' (47.1154, Table 47.11).
 
 Every activation acts entrywise on its argument except ``softmax``, which acts on the
-last axis and is allowed only at the output layer (seed ``001``). Derivatives follow the
-conventions of DESIGN.md: ``relu'(0) = 0``.
+last axis and is allowed only at the output layer (seed ``001``).
+
+Numerical edges:
+
+* ``relu'(0) = 0``: the derivative at the kink is taken from the left (DESIGN.md,
+  convention 3), so a unit whose pre-activation is exactly 0 passes no sensitivity back;
+* the logistic function is evaluated split by sign, :math:`1/(1+e^{-z})` for
+  :math:`z \ge 0` and :math:`e^{z}/(1+e^{z})` for :math:`z < 0`, so ``exp`` never overflows;
+* softmax subtracts the largest logit first, :math:`e^{z - \max z} / \sum e^{z - \max z}`,
+  so logits of any finite size give no overflow (and no NaN).
 """
 
 from __future__ import annotations
@@ -12,11 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import as_float_array
+
 __all__ = ["Activation", "get_activation", "ACTIVATIONS", "softmax"]
 
 
 def _sigmoid(z):
-    # Split by sign so that exp never overflows.
+    # Split by sign so that exp never overflows; integers and scalars become float64.
+    z = np.asarray(z, dtype=float)
     out = np.empty_like(z)
     pos = z >= 0
     out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
@@ -43,21 +54,34 @@ def _relu_prime(z):
     return (z > 0).astype(float)
 
 
-def softmax(z):
-    r"""Softmax over the last axis, shifted by the maximum so that large logits do not overflow.
-
-    .. math:: y(q) = e^{z(q)} / \sum_{q'} e^{z(q')}
-
-    Implements the output map of seed ``001`` (KTH DD2424, SOFTMAX).
-    """
+def _softmax(z):
+    # The unchecked map used inside the network's passes.
     z = np.asarray(z, dtype=float)
     e = np.exp(z - np.max(z, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
+def softmax(z):
+    r"""Softmax over the last axis, shifted by the maximum so that large logits do not overflow.
+
+    .. math:: y(q) = e^{z(q)} / \sum_{q'} e^{z(q')} = e^{z(q) - m} / \sum_{q'} e^{z(q') - m},
+              \quad m = \max_q z(q)
+
+    The shift leaves :math:`y` unchanged and keeps every exponent :math:`\le 0`, so logits
+    such as ``[1000, 0]`` give ``[1, 0]`` without overflow. ``z`` must be a real, finite
+    array with at least one entry on its last axis (float32 and integers become float64).
+    Implements the output map of seed ``001`` (KTH DD2424, SOFTMAX).
+    """
+    z = as_float_array(z, "the logits z of softmax", eq="seed 001")
+    if z.ndim == 0 or z.shape[-1] == 0:
+        raise ValueError(f"the logits z of softmax need at least one entry on the last axis "
+                         f"(seed 001), got shape {z.shape}")
+    return _softmax(z)
+
+
 def _softmax_vjp(z, u):
     # J(z)^T u for the softmax Jacobian J = diag(y) - y y^T (symmetric).
-    y = softmax(z)
+    y = _softmax(z)
     return y * (u - np.sum(y * u, axis=-1, keepdims=True))
 
 
@@ -100,7 +124,7 @@ ACTIVATIONS = {
     "relu": Activation("relu", _relu, _relu_prime),
     "linear": Activation("linear", lambda z: np.array(z, dtype=float, copy=True),
                          lambda z: np.ones_like(z, dtype=float)),
-    "softmax": Activation("softmax", softmax, None, elementwise=False),
+    "softmax": Activation("softmax", _softmax, None, elementwise=False),
 }
 
 

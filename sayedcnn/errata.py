@@ -231,8 +231,9 @@ def _d1135():
     K, sigma2 = 20, 4.0
     k = np.arange(-K, K + 1, dtype=float)
     e = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2 * sigma2))
-    printed = gaussian_mask(K, sigma2)  # the package keeps the printed constant
-    corrected = e / (2 * np.pi * sigma2)
+    printed = gaussian_mask(K, sigma2, printed=True)  # the constant as printed
+    corrected = gaussian_mask(K, sigma2)
+    assert np.allclose(corrected, e / (2 * np.pi * sigma2), rtol=1e-14)
     sp_, sc = float(printed.sum()), float(corrected.sum())
     return Demonstration(
         f"mask entries sum to {sp_:.4f} (= sqrt(2 pi) = {np.sqrt(2 * np.pi):.4f}) for K = {K}, "

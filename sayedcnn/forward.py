@@ -17,10 +17,13 @@ Quantities are keyed by the book's numbers: ``res.z_conv[d, c]`` is
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
+from .activations import ACTIVATIONS
 from .operators import patch_matrix, vec
 
 __all__ = [
@@ -86,8 +89,11 @@ class FusedForward:
     r"""The fused forward pass over a batch of ``N`` samples.
 
     Arrays are laid out ``(N, P_c, D_c)``: ``z[c][n, p, d-1]`` is :math:`z_n^{(d,c)}(p+1)`.
-    ``patches[c]`` is the ``N P_c x D_{c-1} S_c`` matrix whose rows are the columns of
-    :math:`H_{n,c-1}` (47.1225); ``y_ff[l]``, ``z_ff[l]`` are ``N x n_l``.
+    ``patches[c]`` is the ``N P_c x S_c D_{c-1}`` matrix whose row ``n P_c + p`` is column
+    ``p`` of :math:`H_{n,c-1}` (47.1225) with its entries interleaved map by map: column
+    ``s D_{c-1} + j`` holds :math:`h_{n,p}^{(j+1,c-1)}(s)` (the order in which a patch lies
+    in memory; :meth:`H` gives the book's :math:`H_{n,c-1}`). ``y_ff[l]``, ``z_ff[l]`` are
+    ``N x n_l``; ``S[c]`` is :math:`S_c`.
     """
 
     patches: dict
@@ -97,6 +103,15 @@ class FusedForward:
     z_ff: dict
     y_ff: dict
     output: np.ndarray
+    S: dict = field(default_factory=dict)
+
+    def H(self, c, n=0):
+        r""":math:`H_{n,c-1} = \mathrm{col}\{H_n^{(1,c-1)}, \dots, H_n^{(D_{c-1},c-1)}\}`
+        (``D_{c-1} S_c x P_c``, 47.1225) of sample ``n``, rebuilt from ``patches[c]``."""
+        P, S = self.z[c].shape[1], self.S[c]
+        rows = self.patches[c][n * P:(n + 1) * P]  # row p, column s D + j
+        D = rows.shape[1] // S
+        return rows.reshape(P, S, D).transpose(2, 1, 0).reshape(D * S, P)
 
 
 # ---------------------------------------------------------------------------
@@ -217,15 +232,132 @@ def _gather_patches(A, index):
     """Rows of the stacked patch matrices: (N, P, D, S) from maps A (N, M, D), index (P, S)."""
     N, M, D = A.shape
     Apad = np.concatenate([A, np.zeros((N, 1, D))], axis=1)  # index -1 reads the zero row
-    G = Apad[:, index, :]  # (N, P, S, D): entry [n, p, s, j] = h_{n,p}^(j)(s)
-    return G.transpose(0, 1, 3, 2)  # row order (j, s) as in W^(d,c) = col{w_1..w_D} (47.1223a)
+    return Apad[:, index, :]  # (N, P, S, D): entry [n, p, s, j] = h_{n,p}^(j)(s)
+
+
+def _window_rows(A, part):
+    r"""Rows of the stacked patch matrices, ``N P x S D``, from maps ``A`` laid out
+    ``(N, cols, rows, D)`` (the column-major vec of each map along axes 1-2).
+
+    The same numbers as :math:`\mathrm{vec}(H_n^{(j)}) = V h_n^{(j)}` (47.1152) for a sliding
+    partition, read as one strided view of the zero-padded maps: row ``n P + p`` (``p = i +
+    j nr``) holds :math:`h_{n,p}^{(j)}(s)` at column ``s D + j`` (``s = a + b kr``).
+    """
+    N, cols, rows, D = A.shape
+    (pr, pc), (qr, qc) = part.pad_before, part.pad_after
+    if pr or pc or qr or qc:
+        Ap = np.zeros((N, cols + pc + qc, rows + pr + qr, D))
+        Ap[:, pc:pc + cols, pr:pr + rows, :] = A  # the zero extension of (47.1129)
+    else:
+        Ap = A
+    kr, kc = part.mask
+    sr, sc = part.stride
+    nr, nc = part.out_shape
+    s0, s1, s2, s3 = Ap.strides
+    if D == 1:  # one map: copy column by column, each a run down the map (Fortran order)
+        win = _view(Ap, (kc, kr, D, N, nc, nr), (s1, s2, s3, s0, s1 * sc, s2 * sr))
+        return win.reshape(kc * kr * D, N * nr * nc).T
+    win = _view(Ap, (N, nc, nr, kc, kr, D), (s0, s1 * sc, s2 * sr, s1, s2, s3))
+    # win[n, j, i, b, a, d] = map d at (i sr + a, j sc + b)
+    return win.reshape(N * nr * nc, kc * kr * D)
+
+
+def _view(A, shape, strides):
+    """A read-only strided view of ``A`` (windows that stay inside ``A``)."""
+    if A.flags.c_contiguous:
+        v = np.ndarray(shape, A.dtype, A, 0, strides)
+        v.flags.writeable = False
+        return v
+    return as_strided(A, shape, strides, writeable=False)
+
+
+def _patch_rows(A, ly):
+    """``N P_c x S_c D_{c-1}`` patch rows of layer ``c`` from maps ``A`` (N, P'_{c-1}, D)."""
+    part = ly.partition
+    if hasattr(part, "pad_before"):  # a sliding partition: one strided view
+        rows, cols = ly.in_shape
+        return _window_rows(A.reshape(A.shape[0], cols, rows, A.shape[2]), part)
+    return _gather_patches(A, part.index).reshape(A.shape[0] * ly.P, ly.S * ly.D_in)
+
+
+def _interleaved(W, S, D_in):
+    r"""The rows of :math:`W_c` (``S D_{c-1} x D_c``, 47.1224a) from the book's order
+    ``j S + s`` to the patch rows' order ``s D_{c-1} + j``."""
+    return W.reshape(D_in, S, -1).transpose(1, 0, 2).reshape(S * D_in, -1)
+
+
+_SPLIT = {"threads": None, "pool": None, "pid": None}
+_SPLIT_MIN = 1 << 15  # entries below which one thread is faster
+
+
+def _split_threads():
+    """Threads for large entrywise maps: the cores this process may use, unless
+    ``OMP_NUM_THREADS`` or ``OPENBLAS_NUM_THREADS`` asks for fewer."""
+    if _SPLIT["threads"] is None:
+        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            v = os.environ.get(var, "")
+            if v.isdigit() and int(v) > 0:
+                n = min(n, int(v))
+        _SPLIT["threads"] = max(1, n or 1)
+    return _SPLIT["threads"]
+
+
+def _entrywise(kernel, z):
+    """``kernel(z_part, out_part)`` over ``z`` into a new array; large arrays are cut into
+    one contiguous part per thread (numpy releases the GIL inside its loops)."""
+    z = np.ascontiguousarray(z)
+    out = np.empty_like(z)
+    n = _split_threads() if z.size >= _SPLIT_MIN else 1
+    if n == 1:
+        kernel(z, out)
+        return out
+    if _SPLIT["pool"] is None or _SPLIT["pid"] != os.getpid():  # none yet, or forked
+        from concurrent.futures import ThreadPoolExecutor
+
+        _SPLIT["pool"] = ThreadPoolExecutor(n - 1, thread_name_prefix="sayedcnn")
+        _SPLIT["pid"] = os.getpid()
+    zf, of = z.reshape(-1), out.reshape(-1)
+    cuts = np.linspace(0, zf.size, n + 1).astype(int)
+    jobs = [_SPLIT["pool"].submit(kernel, zf[a:b], of[a:b])
+            for a, b in zip(cuts[1:-1], cuts[2:])]
+    kernel(zf[:cuts[1]], of[:cuts[1]])
+    for j in jobs:
+        j.result()
+    return out
+
+
+def _logistic_kernel(z, out):
+    np.negative(z, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)  # e^{-z}; an overflow gives the limit 0 below
+    out += 1.0
+    np.reciprocal(out, out=out)  # 1 / (1 + e^{-z})
+
+
+def _tanh_kernel(z, out):
+    np.tanh(z, out=out)
+
+
+def _activate(act, z):
+    r""":math:`y = f(z)` entrywise (47.1154). The logistic function is evaluated as
+    :math:`1/(1 + e^{-z})` and tanh by numpy, both split over threads for large arrays;
+    other activations by their own ``f``."""
+    if act.f is ACTIVATIONS["sigmoid"].f:
+        return _entrywise(_logistic_kernel, z)
+    if act.f is ACTIVATIONS["tanh"].f:
+        return _entrywise(_tanh_kernel, z)
+    return act.f(z)
 
 
 def _effective_conv_params(ly, params):
     W = params.W_conv[ly.c]
-    if not ly.conn.all():
+    full = ly.conn.all()
+    if not full:
         W = W * ly.W_mask  # entries outside the table (47.1213) do not reach z
-    bias = (params.Theta_conv[ly.c] * ly.conn).sum(axis=0)  # only column sums reach z (47.1216)
+    Theta = params.Theta_conv[ly.c]
+    bias = (Theta if full else Theta * ly.conn).sum(axis=0)
+    # only the column sums reach z (47.1216)
     return W, bias
 
 
@@ -242,10 +374,12 @@ def forward_fused(net, params, X):
     patches, Z, Y, T = {}, {}, {}, {}
     for ly in net.layers:
         c = ly.c
-        G = _gather_patches(A, ly.partition.index).reshape(N * ly.P, ly.D_in * ly.S)
+        G = _patch_rows(A, ly)  # rows: the columns of H_{n,c-1} (47.1225)
         W, bias = _effective_conv_params(ly, params)
-        z = (G @ W - bias).reshape(N, ly.P, ly.D)  # (47.1216), all d and n at once
-        y = ly.activation.f(z)
+        z = G @ _interleaved(W, ly.S, ly.D_in)
+        z -= bias  # (47.1216), all d and n at once
+        z = z.reshape(N, ly.P, ly.D)
+        y = _activate(ly.activation, z)
         t = ly.pooling._pool3(y) if ly.pooled else y  # (47.1208)
         patches[c], Z[c], Y[c], T[c] = G, z, y, t
         A = t
@@ -254,8 +388,9 @@ def forward_fused(net, params, X):
     z_ff = {}
     for l in range(1, net.L):
         z_ff[l + 1] = y_ff[l] @ params.W_ff[l].T - params.theta_ff[l]  # (47.1216)
-        y_ff[l + 1] = net.ff_activation[l + 1].f(z_ff[l + 1])
-    return FusedForward(patches, Z, Y, T, z_ff, y_ff, y_ff[net.L])
+        y_ff[l + 1] = _activate(net.ff_activation[l + 1], z_ff[l + 1])
+    return FusedForward(patches, Z, Y, T, z_ff, y_ff, y_ff[net.L],
+                        {ly.c: ly.S for ly in net.layers})
 
 
 def forward(net, params, X, method="listing"):
@@ -267,8 +402,9 @@ def forward(net, params, X, method="listing"):
     """
     if method not in ("listing", "fused"):
         raise ValueError(f"method must be 'listing' or 'fused', got {method!r}")
-    single = np.ndim(X) == 3
+    X_in = X
     X = net.check_images(X)
+    single = np.ndim(X_in) == 3  # X_in is rectangular once check_images accepts it
     params = net.check_params(params)
     if method == "fused":
         return forward_fused(net, params, X)

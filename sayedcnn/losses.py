@@ -5,6 +5,11 @@ r"""Per-sample losses and the output sensitivity :math:`\delta_L` (47.1229), (47
 * ``cross_entropy``: :math:`-\sum_q \gamma_n(q) \ln y_n(q)` with softmax outputs (seed
   ``001``), for which :math:`\delta_{L,n} = y_n (\mathbb 1^T\gamma_n) - \gamma_n`
   (:math:`= y_n - \gamma_n` for one-hot targets).
+
+Numerical edge: the cross-entropy is computed from the logits :math:`z_L` as
+:math:`-\gamma^T(z - m - \ln\sum_q e^{z(q) - m})`, :math:`m = \max_q z(q)` (a shifted
+log-softmax), never as :math:`\ln y`, so a probability that rounds to 0 gives a large finite
+loss instead of ``inf``, and large logits do not overflow.
 """
 
 from __future__ import annotations
@@ -58,6 +63,6 @@ def get_loss(name):
     """Look up a loss: ``"quadratic"`` (47.1229) or ``"cross_entropy"`` (seed 001)."""
     if isinstance(name, Loss):
         return name
-    if name not in LOSSES:
+    if not isinstance(name, str) or name not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)} (47.1229), got {name!r}")
     return LOSSES[name]

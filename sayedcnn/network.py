@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_float_array, as_pair, as_positive_int, check_finite
+from ._checks import as_float_array, as_pair, as_positive_int, as_real, check_finite
 from .activations import get_activation
 from .losses import get_loss
 from .operators import sliding_partition
@@ -120,6 +120,11 @@ def _build_pooling(spec, shape, c):
     if isinstance(spec, dict):
         kw = dict(spec)
         kind = kw.pop("kind", None)
+        allowed = {"block", "stride", "regions", "P", "mask", "retain"}
+        if set(kw) - allowed:
+            raise ValueError(f"pool of layer c = {c}: unknown keys {sorted(set(kw) - allowed)}; "
+                             f"a pooling dict holds 'kind' and some of {sorted(allowed)} "
+                             f"(47.1187)")
         if "regions" in kw:
             kw.setdefault("P", shape[0] * shape[1])
             return Pooling(kind, **kw), True
@@ -129,7 +134,7 @@ def _build_pooling(spec, shape, c):
         stride = spec[2] if len(spec) == 3 else None
         return Pooling(kind, in_shape=shape, block=block, stride=stride), True
     raise ValueError(f"pool of layer c = {c} must be None, (kind, block[, stride]), a dict or a "
-                     f"Pooling, got {spec!r}")
+                     f"Pooling (47.1208), got {spec!r}")
 
 
 @dataclass
@@ -233,6 +238,9 @@ class Network:
                  hidden_activation="sigmoid", output_activation=None, loss="quadratic"):
         self.input_shape = as_pair(input_shape, "input_shape", eq="47.1143")
         self.input_depth = as_positive_int(input_depth, "input_depth D_0", eq="47.1216")
+        if isinstance(conv, (Conv, str)) or not hasattr(conv, "__iter__"):
+            raise TypeError(f"conv must be a sequence of sayedcnn.Conv, one per layer "
+                            f"c = 1..C (47.1216), got {conv!r}")
         conv = list(conv)
         if not conv:
             raise ValueError("a convolutional network needs C >= 1 correlation layers (47.1216)")
@@ -251,6 +259,11 @@ class Network:
             pooling, pooled = _build_pooling(spec.pool, part.out_shape, c)
             conn = np.ones((D_prev, D), dtype=bool)
             if spec.connections is not None:
+                if (isinstance(spec.connections, (str, bytes))
+                        or not hasattr(spec.connections, "__iter__")):
+                    raise TypeError(f"connections of layer c = {c} must list, for each of the "
+                                    f"D_{c} = {D} output maps, its input maps (47.1213); got "
+                                    f"{spec.connections!r}")
                 table = list(spec.connections)
                 if len(table) != D:
                     raise ValueError(f"connections of layer c = {c} must list, for each of the "
@@ -258,22 +271,35 @@ class Network:
                                      f"{len(table)} entries")
                 conn[:] = False
                 for d, js in enumerate(table):
+                    if isinstance(js, (str, bytes)) or not hasattr(js, "__iter__"):
+                        raise TypeError(f"connections of layer c = {c}, map d = {d}: expected "
+                                        f"a list of input maps in 0..{D_prev - 1} (47.1213), "
+                                        f"got {js!r}")
                     js = list(js)
                     if not js:
                         raise ValueError(f"connections of layer c = {c} leave output map d = {d} "
                                          f"with no input map (47.1213)")
                     for j in js:
-                        if (isinstance(j, bool) or not isinstance(j, numbers.Integral)
-                                or not 0 <= j < D_prev):
+                        if isinstance(j, bool) or not isinstance(j, numbers.Integral):
+                            raise TypeError(
+                                f"connections of layer c = {c}, map d = {d}: input map {j!r} is "
+                                f"not an integer in 0..D_{c - 1}-1 = 0..{D_prev - 1} (47.1213)")
+                        if not 0 <= j < D_prev:
                             raise ValueError(
                                 f"connections of layer c = {c}, map d = {d}: input map {j!r} is "
                                 f"not in 0..D_{c - 1}-1 = 0..{D_prev - 1} (47.1213)")
                         conn[j, d] = True
+                    if int(conn[:, d].sum()) != len(js):
+                        raise ValueError(f"connections of layer c = {c}, map d = {d} repeat an "
+                                         f"input map (47.1213): {js!r}")
             act = get_activation(spec.activation)
             self.layers.append(ConvLayer(c, D_prev, D, shape, part, pooling, pooled, act, conn,
                                          spec))
             shape, D_prev = pooling.out_shape, D
         self.C = len(self.layers)
+        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+            raise TypeError(f"hidden must be a sequence of sizes n_2..n_(L-1) (47.1221f), got "
+                            f"{hidden!r}; use [{hidden!r}] for one hidden layer")
         hidden = [as_positive_int(h, f"hidden[{i}]", eq="47.1221f") for i, h in enumerate(hidden)]
         Q = as_positive_int(outputs, "outputs Q", eq="47.1231")
         self.n = [None, D_prev * self.layers[-1].P_out, *hidden, Q]  # n[l], l = 1..L (47.1217)
@@ -371,6 +397,7 @@ class Network:
         outside a connection table (47.1213) are zero; biases are
         ``bias_scale * N(0, 1)`` (zero by default).
         """
+        bias_scale = as_real(bias_scale, "bias_scale", eq="47.1224b", minimum=0)
         rng = np.random.default_rng(seed)
         p = Params()
         for ly in self.layers:
@@ -394,11 +421,13 @@ class Network:
         out = Params()
         for g, want in self.param_shapes().items():
             have = getattr(params, g)
+            eq_g = eqs[g][2]
             if not isinstance(have, dict):
-                raise TypeError(f"params.{g} must be a dict keyed by layer number")
+                raise TypeError(f"params.{g} must be a dict keyed by the book's layer numbers "
+                                f"{sorted(want)} ({eq_g}), got {type(have).__name__}")
             if set(have) != set(want):
-                raise ValueError(f"params.{g} must have keys {sorted(want)} (book layer numbers), "
-                                 f"got {sorted(have)}")
+                raise ValueError(f"params.{g} must have keys {sorted(want)} (book layer numbers, "
+                                 f"{eq_g}), got {sorted(have, key=repr)}")
             conv = {}
             for k, shape in want.items():
                 name, label, eq = eqs[g]
@@ -416,7 +445,14 @@ class Network:
     # -- data -----------------------------------------------------------------------------
 
     def check_images(self, X, name="X"):
-        """Validate images ``(N, D_0, rows, cols)`` (or one ``(D_0, rows, cols)``); float64."""
+        r"""Validate images ``(N, D_0, rows, cols)`` (or one ``(D_0, rows, cols)``) for (47.1216).
+
+        Returns a float64 array ``(N, D_0, rows, cols)``: float32 and integer images are
+        converted to float64 (every computation of the package runs in float64, so a float32
+        input gives the same numbers as its float64 copy); complex, bool, object and string
+        data, NaN and inf, a wrong rank or size and ``N = 0`` raise ``TypeError`` or
+        ``ValueError`` naming the expected shape.
+        """
         X = as_float_array(X, name, eq="47.1216")
         want = (self.input_depth, *self.input_shape)
         if X.ndim == 3:

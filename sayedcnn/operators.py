@@ -20,7 +20,7 @@ from math import ceil
 import numpy as np
 import scipy.sparse as sp
 
-from ._checks import as_float_array, as_pair, check_finite
+from ._checks import as_float_array, as_pair, as_positive_int, as_real, check_finite
 
 __all__ = [
     "vec",
@@ -55,10 +55,12 @@ def vec(A):
     .. math:: \mathrm{vec}(A) = \mathrm{col}\{A_{:,1}, A_{:,2}, \dots\},
 
     so entry ``(r, c)`` of a ``rows x cols`` matrix lands at ``r + c*rows`` (0-based).
-    Implements (47.1127). Sparse input is densified.
+    Implements (47.1127). Sparse input is densified; integer and float input keeps its
+    dtype; complex, bool, object data and NaN or inf are refused.
     """
     if sp.issparse(A):
         A = A.toarray()
+    as_float_array(A, "the matrix A of vec", eq="47.1127")
     A = np.asarray(A)
     if A.ndim != 2:
         raise ValueError(f"vec expects a 2-D matrix (47.1127), got an array of shape {A.shape}")
@@ -67,8 +69,9 @@ def vec(A):
 
 def unvec(v, shape):
     r"""Inverse of :func:`vec`: refill a ``rows x cols`` matrix column by column (47.1127)."""
+    as_float_array(v, "the vector v of unvec", eq="47.1127")
     v = np.asarray(v)
-    rows, cols = as_pair(shape, "shape")
+    rows, cols = as_pair(shape, "shape", eq="47.1127")
     if v.ndim != 1 or v.size != rows * cols:
         raise ValueError(
             f"unvec needs a vector of rows*cols = {rows * cols} entries (47.1127), "
@@ -83,7 +86,8 @@ def commutation_matrix(rows, cols):
     ``X`` is ``rows x cols``; ``K`` is ``rows*cols x rows*cols`` (CSR). It maps the book's
     column-major vec to the row-major flattening used by seed ``001`` (and by numpy).
     """
-    rows, cols = int(rows), int(cols)
+    rows = as_positive_int(rows, "rows of X", eq="47.1127")
+    cols = as_positive_int(cols, "cols of X", eq="47.1127")
     m = np.arange(rows * cols)
     r, c = m % rows, m // rows  # vec(X) index m = r + c*rows
     target = c + r * cols  # position of X[r, c] in vec(X^T)
@@ -97,9 +101,7 @@ def commutation_matrix(rows, cols):
 
 def reversal_matrix(n):
     r"""The reversed identity :math:`\tilde I` with ones on the anti-diagonal (47.1137), CSR."""
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"the reversal matrix (47.1137) needs n >= 1, got {n}")
+    n = as_positive_int(n, "the size n of the reversal matrix", eq="47.1137")
     i = np.arange(n)
     return sp.csr_matrix((np.ones(n), (i, n - 1 - i)), shape=(n, n))
 
@@ -111,6 +113,8 @@ def flip_mask(W):
     Implements (47.1138) with the reversal matrices of (47.1137).
     """
     W = as_float_array(W, "mask W", ndim=2, eq="47.1136")
+    if W.size == 0:
+        raise ValueError(f"mask W must have at least one entry (47.1136), got shape {W.shape}")
     Ir = reversal_matrix(W.shape[0])
     Ic = reversal_matrix(W.shape[1])
     return np.asarray(Ir @ W @ Ic)  # (47.1138) W# = I~ W I~
@@ -149,6 +153,9 @@ def convolve(image, mask, padding="same"):
         raise ValueError(f"convolve implements the book's 'same' form (47.1139), got {padding!r}")
     image = as_float_array(image, "image", ndim=2, eq="47.1139")
     K = as_float_array(mask, "mask", ndim=2, eq="47.1139")
+    if image.size == 0 or K.size == 0:
+        raise ValueError(f"image and mask must each have at least one entry (47.1139), got "
+                         f"shapes {image.shape} and {K.shape}")
     rows, cols = image.shape
     kr, kc = K.shape
     cr, cc = kr - 1 - (kr - 1) // 2, kc - 1 - (kc - 1) // 2  # centre of the flipped frame
@@ -176,22 +183,23 @@ def prewitt_masks():
     return Wx, Wx.T.copy()
 
 
-def gaussian_mask(K, sigma2, normalize=False):
+def gaussian_mask(K, sigma2, normalize=False, printed=False):
     r"""The Gaussian mask of (47.1135), size :math:`(2K+1) \times (2K+1)`.
 
-    .. math:: \mathcal W(k,\ell) = \frac{1}{\sqrt{2\pi}\,\sigma^2}
+    .. math:: \mathcal W(k,\ell) = \frac{1}{2\pi\sigma^2}
               e^{-(k^2+\ell^2)/(2\sigma^2)}, \quad k, \ell = -K..K
 
-    The constant is printed as in the book; ``normalize=True`` rescales the entries to sum
-    to one instead (the usual smoothing filter).
+    The book prints the constant :math:`1/(\sqrt{2\pi}\,\sigma^2)` (erratum E-1135); a
+    two-dimensional Gaussian is normalised by :math:`1/(2\pi\sigma^2)`, used here.
+    ``printed=True`` returns the printed form; ``normalize=True`` instead rescales the
+    entries to sum to one (the usual smoothing filter). Implements (47.1135).
     """
-    K = int(K)
-    if K < 0 or not np.isfinite(sigma2) or sigma2 <= 0:
-        raise ValueError(f"the Gaussian mask (47.1135) needs K >= 0 and sigma2 > 0, got K={K}, "
-                         f"sigma2={sigma2}")
+    K = as_positive_int(K, "K, the half-width of the Gaussian mask", minimum=0, eq="47.1135")
+    sigma2 = as_real(sigma2, "sigma2 of the Gaussian mask", eq="47.1135", minimum=0,
+                     strict=True)
     k = np.arange(-K, K + 1, dtype=float)
-    W = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2.0 * sigma2)) / (
-        np.sqrt(2 * np.pi) * sigma2)  # (47.1135)
+    const = np.sqrt(2 * np.pi) * sigma2 if printed else 2 * np.pi * sigma2  # E-1135
+    W = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2.0 * sigma2)) / const  # (47.1135)
     if normalize:
         W = W / W.sum()
     return W
@@ -202,7 +210,15 @@ def edge_magnitude(image, masks=None):
 
     ``masks`` defaults to the Sobel pair (47.1140a); correlation is 'same' (47.1133).
     """
-    Wx, Wy = sobel_masks() if masks is None else masks
+    if masks is None:
+        Wx, Wy = sobel_masks()
+    else:
+        if isinstance(masks, np.ndarray) and masks.ndim == 3 and masks.shape[0] == 2:
+            masks = tuple(masks)
+        if not isinstance(masks, (tuple, list)) or len(masks) != 2:
+            raise ValueError(f"masks must be a pair (W_x, W_y) of 2-D masks (47.1141), got "
+                             f"{type(masks).__name__} of shape {np.shape(masks)}")
+        Wx, Wy = masks
     Fx = correlate(image, Wx)  # (47.1141a)
     Fy = correlate(image, Wy)  # (47.1141b)
     return np.sqrt(Fx**2 + Fy**2)  # (47.1142)
@@ -229,6 +245,8 @@ def partition_matrix(index_lists, M):
 
     Implements (47.1149), (47.1152), (47.1153).
     """
+    if isinstance(M, bool) or not isinstance(M, (int, np.integer)):
+        raise TypeError(f"M, the length of h (47.1148), must be an integer, got {M!r}")
     M = int(M)
     if M < 1:
         raise ValueError(f"M, the length of h (47.1148), must be >= 1, got {M}")
@@ -343,15 +361,16 @@ def sliding_partition(in_shape, mask, stride=1, padding="same"):
 
     Implements (47.1149)-(47.1153) for the sliding windows of (47.1133).
     """
-    rows, cols = as_pair(in_shape, "in_shape", minimum=1)
-    kr, kc = as_pair(mask, "mask", minimum=1)
-    sr, sc = as_pair(stride, "stride", minimum=1)
+    rows, cols = as_pair(in_shape, "in_shape", minimum=1, eq="47.1148")
+    kr, kc = as_pair(mask, "mask", minimum=1, eq="47.1133")
+    sr, sc = as_pair(stride, "stride", minimum=1, eq="47.1133")
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
-            raise ValueError(f"padding must be 'same', 'valid' or an integer, got {padding!r}")
+            raise ValueError(f"padding must be 'same', 'valid' or an integer (47.1129), got "
+                             f"{padding!r}")
         pr = pc = padding
     else:
-        pr, pc = as_pair(padding, "padding", minimum=0)
+        pr, pc = as_pair(padding, "padding", minimum=0, eq="47.1129")
     br, ar, nr = _axis_geometry(rows, kr, sr, pr, 0)
     bc, ac, nc = _axis_geometry(cols, kc, sc, pc, 1)
     # Top-left pixel of every window, output positions column-major: p = i + j*nr.
@@ -378,7 +397,9 @@ def patch_indicator(V, P, S):
     Row ``p`` has ones at the entries of ``h`` that belong to subvector ``p`` (an entry used
     twice by the same subvector counts twice). Implements (47.1151).
     """
-    V = sp.csr_matrix(V)
+    P = as_positive_int(P, "P, the number of subvectors", eq="47.1151")
+    S = as_positive_int(S, "S, the size of each subvector", eq="47.1151")
+    V = _as_sparse(V, "V", "47.1151")
     if V.shape[0] != P * S:
         raise ValueError(f"V must have P*S = {P * S} rows (47.1151), got {V.shape[0]}")
     left = sp.kron(sp.identity(P, format="csr"), np.ones((1, S)), format="csr")  # (47.1150)
@@ -391,13 +412,13 @@ def patch_matrix(V, h, S):
     Its columns are the subvectors of ``h`` produced by ``V`` (47.1152):
     :math:`\mathrm{vec}(H) = V h`. Implements (47.1157) and (47.1211).
     """
-    V = sp.csr_matrix(V)
-    h = np.asarray(h, dtype=float)
+    V = _as_sparse(V, "V", "47.1152")
+    h = as_float_array(h, "h", eq="47.1152")
     if h.ndim != 1 or h.size != V.shape[1]:
         raise ValueError(
             f"h must be a vector of M = {V.shape[1]} entries (47.1152), got shape {h.shape}")
-    S = int(S)
-    if S < 1 or V.shape[0] % S:
+    S = as_positive_int(S, "S, the size of each subvector", eq="47.1152")
+    if V.shape[0] % S:
         raise ValueError(f"V has {V.shape[0]} rows, not a multiple of S = {S} (47.1152)")
     return unvec(V @ h, (S, V.shape[0] // S))  # vec(H) = V h (47.1152)
 
@@ -418,19 +439,80 @@ def V_ddc_skeleton(V_c, P_next, S_next):
     return (V_c.T @ right).tocsr()  # (47.1255)
 
 
+def _as_sparse(V, name, eq):
+    """A real, finite 2-D matrix (sparse or ndarray) as CSR of float64."""
+    if not sp.issparse(V) and not isinstance(V, np.ndarray):
+        raise TypeError(f"{name} must be a scipy.sparse matrix or ndarray ({eq}), got "
+                        f"{type(V).__name__}")
+    data = V.data if sp.issparse(V) else V
+    as_float_array(data, name, eq=eq)  # dtype and NaN/inf
+    if V.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D matrix ({eq}), got shape {V.shape}")
+    return sp.csr_matrix(V, dtype=float)
+
+
 def _check_Vc(V_c, P_next, S_next):
     if not sp.issparse(V_c) and not isinstance(V_c, np.ndarray):
         raise TypeError(f"V_c must be a scipy.sparse matrix or ndarray, got {type(V_c).__name__}")
-    V_c = sp.csr_matrix(V_c, dtype=float)
+    V_c = _as_sparse(V_c, "V_c", "47.1252")
+    for name, val in (("P_(c+1)", P_next), ("S_(c+1)", S_next)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer (47.1252), got {val!r}")
     P_next, S_next = int(P_next), int(S_next)
     if P_next < 1 or S_next < 1:
-        raise ValueError(f"P_(c+1) and S_(c+1) must be >= 1, got {P_next}, {S_next}")
+        raise ValueError(f"P_(c+1) and S_(c+1) must be >= 1 (47.1252), got {P_next}, {S_next}")
     if V_c.shape[0] != P_next * S_next:
         raise ValueError(
             f"V_c must be P_(c+1) S_(c+1) x P'_c with P_(c+1) S_(c+1) = {P_next}*{S_next} = "
             f"{P_next * S_next} rows (47.1252, erratum E-1252), got {V_c.shape[0]} x "
             f"{V_c.shape[1]}")
     return V_c
+
+
+def _vddc_plan(V_c, P_next, S_next):
+    r"""The structure of :math:`(V_c^T \odot (\dots))(I_{P_{c+1}} \otimes \mathbb
+    1_{S_{c+1}})` (47.1257) that does not depend on :math:`w`: the pattern of :math:`V_c^T`
+    (CSR, sorted), the offset ``s`` of each of its entries, the pattern of the product and
+    where each entry of :math:`V_c^T` lands in it (sum over ``s``, 47.1255)."""
+    VT = V_c.T.tocsr()
+    VT.sort_indices()
+    right = sp.kron(sp.identity(P_next, format="csr"), np.ones((S_next, 1)), format="csr")
+    skel = (VT @ right).tocsr()  # the skeleton (47.1255): the pattern of the result
+    skel.sort_indices()
+    rows = np.repeat(np.arange(VT.shape[0]), np.diff(VT.indptr))
+    cols = VT.indices // S_next  # column p of the result that entry (p'', p S + s) feeds
+    key_skel = np.repeat(np.arange(skel.shape[0]), np.diff(skel.indptr)) * skel.shape[1] \
+        + skel.indices
+    target = np.searchsorted(key_skel, rows * skel.shape[1] + cols)
+    return {"target": target, "data": VT.data.copy(), "s": VT.indices % S_next,
+            "indices": skel.indices.copy(), "indptr": skel.indptr.copy(), "shape": skel.shape}
+
+
+def _vddc_plan_of(V_c, P_next, S_next):
+    """The cached plan of :func:`_vddc_plan` for the sparse matrix ``V_c`` (kept on the
+    object, checked against its current entries), or ``None`` when there is none yet."""
+    if not (sp.issparse(V_c) and V_c.format == "csr" and hasattr(V_c, "__dict__")):
+        return None
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+               for v in (P_next, S_next)):
+        return None
+    cached = V_c.__dict__.get("_sayedcnn_vddc")
+    if cached is None:
+        return None
+    key, plan, indptr, indices, data = cached
+    if key != (V_c.shape, int(P_next), int(S_next)) or not (
+            np.array_equal(V_c.indptr, indptr) and np.array_equal(V_c.indices, indices)
+            and np.array_equal(V_c.data, data)):
+        return None
+    return plan
+
+
+def _remember_vddc_plan(V_orig, P_next, S_next, plan):
+    """Keep ``plan`` on the CSR matrix ``V_orig`` with a copy of its entries."""
+    if sp.issparse(V_orig) and V_orig.format == "csr" and hasattr(V_orig, "__dict__"):
+        V_orig.__dict__["_sayedcnn_vddc"] = ((V_orig.shape, int(P_next), int(S_next)), plan,
+                                             V_orig.indptr.copy(), V_orig.indices.copy(),
+                                             V_orig.data.copy())
 
 
 def V_ddc(V_c, w, P_next, S_next, literal=False):
@@ -460,12 +542,24 @@ def V_ddc(V_c, w, P_next, S_next, literal=False):
 
     Implements (47.1256)-(47.1257).
     """
-    V_c = _check_Vc(V_c, P_next, S_next)
+    V_in = V_c
+    plan = None if literal else _vddc_plan_of(V_c, P_next, S_next)
+    if plan is None:
+        V_c = _check_Vc(V_c, P_next, S_next)
     w = as_float_array(w, "w", ndim=1, eq="47.1257")
     if w.size != S_next:
         raise ValueError(
             f"w must have S_(c+1) = {S_next} entries (47.1257), got {w.size}")
     check_finite(w, "w", "47.1257")
+    if not literal:
+        if plan is None:
+            plan = _vddc_plan(V_c, P_next, S_next)
+            _remember_vddc_plan(V_in, P_next, S_next, plan)
+        # Hadamard product on the pattern of V_c^T, then the sums over s of
+        # (I (x) 1_S): one weighted count per entry of the result.
+        data = np.bincount(plan["target"], weights=plan["data"] * w[plan["s"]],
+                           minlength=plan["indices"].size)
+        return sp.csr_matrix((data, plan["indices"], plan["indptr"]), shape=plan["shape"])
     Pp = V_c.shape[1]
     right = sp.kron(sp.identity(P_next, format="csr"), np.ones((S_next, 1)), format="csr")
     if literal:

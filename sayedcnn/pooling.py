@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._checks import as_float_array, as_pair, check_finite
+from ._checks import as_float_array, as_pair, as_positive_int, check_finite
 
 __all__ = ["Pooling", "POOL_KINDS"]
 
@@ -61,6 +61,19 @@ class Pooling:
     out_shape : (int, int)
         Shape of the pooled map (``(P', 1)`` for explicit regions).
 
+    Notes
+    -----
+    Numerical edges, where the pooling function is not differentiable:
+
+    * max-pooling ties (47.1196b): :math:`g_{p'}` is one at the *first* maximal entry of
+      :math:`\Omega_{p'}` in region order (explicit regions: the order given; blocks:
+      ascending ``p``, column-major over the block) and zero at the other maximal entries;
+      subsampling keeps entry ``retain``;
+    * l2-pooling at :math:`t(p') = 0` (47.1196d): :math:`y/t` is 0/0 there; the gradient
+      vector is taken as 0 (the subgradient of the norm at the origin of least size);
+    * any pooling kind accepts overlapping regions: ``permute#`` sums over every region that
+      holds an entry (47.1204).
+
     Implements Tables 47.12-47.14 and (47.1187)-(47.1204).
     """
 
@@ -79,6 +92,9 @@ class Pooling:
             if isinstance(P, bool) or int(P) != P or P < 1:
                 raise ValueError(f"P must be a positive integer (47.1187), got {P!r}")
             self.P = int(P)
+            if isinstance(regions, (str, bytes)) or not hasattr(regions, "__iter__"):
+                raise TypeError(f"regions must be a sequence of index lists Omega_p' (47.1187), "
+                                f"got {regions!r}")
             regs = []
             for k, reg in enumerate(regions):
                 r = np.asarray(reg)
@@ -134,7 +150,8 @@ class Pooling:
         self._idx[self._valid] = np.concatenate(regs)
         self._flat = np.concatenate(regs)  # row k of T is e_{_flat[k]}^T
         self.disjoint = np.unique(self._flat).size == self._flat.size
-        self.retain = int(retain)
+        self.retain = as_positive_int(retain, "retain, the position kept by subsampling",
+                                      minimum=0, eq="47.1179")
         if kind == "subsample" and not (0 <= self.retain < int(self.sizes.min())):
             raise ValueError(f"retain must index an entry of every region, "
                              f"0..{self.sizes.min() - 1} (47.1179), got {retain}")
@@ -160,9 +177,18 @@ class Pooling:
 
     @property
     def T(self):
-        r"""The matrix ``T`` that stacks :math:`e_p^T` region by region (47.1201)-(47.1203)."""
-        n = self._flat.size
-        return sp.csr_matrix((np.ones(n), (np.arange(n), self._flat)), shape=(n, self.P))
+        r"""The matrix ``T`` that stacks :math:`e_p^T` region by region (47.1201)-(47.1203)
+        (a fresh copy of one built once per operator)."""
+        return self._T_built()[0].copy()
+
+    def _T_built(self):
+        """``(T, T^T)`` as CSR, built once per operator and shared (read only)."""
+        built = self.__dict__.get("_T_pair")
+        if built is None:
+            n = self._flat.size
+            T = sp.csr_matrix((np.ones(n), (np.arange(n), self._flat)), shape=(n, self.P))
+            built = self._T_pair = (T, T.T.tocsr())  # (47.1201)-(47.1203)
+        return built
 
     # -- batched kernels on axis 1 of (K, P, B) arrays -------------------------------------
 
@@ -172,8 +198,66 @@ class Pooling:
             g = np.where(self._valid[None, :, :, None], g, fill)
         return g
 
+    def _blocks(self, y3):
+        """For blocks that tile the map at stride = block (disjoint regions), the entries of
+        every region as ``|Omega|`` strided views ``(K, nc, nr, B)`` of ``y3`` (K, P, B), in
+        region order (column-major over the block); ``None`` for other regions."""
+        if self.block is None or self.stride != self.block:
+            return None
+        K, _, B = y3.shape
+        rows, cols = self.in_shape
+        br, bc = self.block
+        nr, nc = self.out_shape
+        y4 = y3.reshape(K, cols, rows, B)  # entry p = r + c*rows sits at [:, c, r, :]
+        return [y4[:, b:b + bc * nc:bc, a:a + br * nr:br, :]
+                for b in range(bc) for a in range(br)]
+
+    def _tiles(self, y3):
+        """For blocks at stride = block that cover the whole map, ``y3`` (K, P, B) viewed as
+        ``(K, nc, bc, nr, br, B)``: block ``(i, j)``, entry ``(a, b)`` at ``[:, j, b, i, a]``;
+        ``None`` otherwise."""
+        if self.block is None or self.stride != self.block:
+            return None
+        (br, bc), (nr, nc) = self.block, self.out_shape
+        if (br * nr, bc * nc) != tuple(self.in_shape):
+            return None
+        return y3.reshape(y3.shape[0], nc, bc, nr, br, y3.shape[2])
+
     def _pool3(self, y3):
         k = self.kind
+        tiles = self._tiles(y3)
+        if k == "max" and tiles is not None:
+            t = tiles[:, :, 0]
+            for b in range(1, tiles.shape[2]):
+                t = np.maximum(t, tiles[:, :, b])  # Table 47.13: max over the block's columns
+            m = t[:, :, :, 0]
+            for a in range(1, t.shape[3]):
+                m = np.maximum(m, t[:, :, :, a])  # ... then over its rows
+            return m.reshape(y3.shape[0], self.P_out, y3.shape[2])
+        views = self._blocks(y3)
+        if views is not None:
+            K, _, B = y3.shape
+            if k == "max":
+                t = views[0].copy()
+                for v in views[1:]:
+                    np.maximum(t, v, out=t)  # Table 47.13, max pooling
+            elif k == "mean":
+                t = views[0].copy()
+                for v in views[1:]:
+                    t += v
+                t /= len(views)  # Table 47.13, mean pooling
+            elif k == "l2":
+                t = views[0] ** 2
+                for v in views[1:]:
+                    t += v ** 2
+                np.sqrt(t, out=t)  # (47.1176)
+            elif k == "subsample":
+                t = views[self.retain].copy()  # (47.1179)
+            else:
+                t = self.mask[0] * views[0]
+                for m, v in zip(self.mask[1:], views[1:]):
+                    t += m * v  # (47.1180)
+            return t.reshape(K, self.P_out, B)
         if k == "max":
             return self._gather(y3, -np.inf).max(axis=2)  # Table 47.13, max pooling
         if k == "mean":
@@ -210,8 +294,13 @@ class Pooling:
         g = np.broadcast_to((self.mask[None, :] * self._valid)[None, :, :, None], shape)
         return np.array(g)  # (47.1196e)
 
-    def _backprop3(self, v3, y3):
-        """permute#(upv(v)) for (K, P', B) sensitivities v: (K, P, B) (47.1244, 47.1260)."""
+    def _backprop3(self, v3, y3, t3=None, out=None):
+        """permute#(upv(v)) for (K, P', B) sensitivities v: (K, P, B) (47.1244, 47.1260).
+        ``t3`` may pass the pooled map ``pool(y)`` when it is at hand; ``out`` a (K, P, B)
+        array to write the result into (blocks at stride = block only)."""
+        views = self._blocks(y3)
+        if views is not None:
+            return self._backprop_blocks(v3, y3, views, t3, out)
         contrib = self._grad3(y3) * v3[:, :, None, :]  # upv (47.1200), padded
         K, _, _, B = contrib.shape
         flat = contrib[:, self._valid, :]  # (K, sum|Omega|, B) in T's row order
@@ -222,12 +311,54 @@ class Pooling:
             np.add.at(out, (slice(None), self._flat, slice(None)), flat)  # T^T sums overlaps
         return out
 
+    def _backprop_blocks(self, v3, y3, views, t3=None, out=None):
+        """:meth:`_backprop3` for blocks at stride = block: T^T is a (partial) permutation,
+        so permute#(upv(v)) writes v(p') g_{p'} into the block of p' (47.1200, 47.1204)."""
+        K, P, B = y3.shape
+        rows, cols = self.in_shape
+        v4 = v3.reshape(K, *self.out_shape[::-1], B)  # [:, j, i, :] = v(i + j*nr)
+        covered = (self.block[0] * self.out_shape[0] == rows
+                   and self.block[1] * self.out_shape[1] == cols and self.kind != "subsample")
+        if out is None:
+            out = np.empty((K, P, B)) if covered else np.zeros((K, P, B))
+        elif not covered:
+            out[...] = 0.0  # entries in no region get no sensitivity
+        outs = self._blocks(out)  # views of out, entry k of every region
+        k = self.kind
+        if k == "max":  # g_{p'} = e at the first maximum in region order (47.1196b)
+            t4 = (self._pool3(y3) if t3 is None else t3).reshape(v4.shape)
+            taken = views[0] == t4
+            np.multiply(v4, taken, out=outs[0])
+            for view, o in zip(views[1:-1], outs[1:-1]):
+                hit = view == t4
+                np.greater(hit, taken, out=hit)  # a maximum not preceded by another
+                taken |= hit
+                np.multiply(v4, hit, out=o)
+            if len(views) > 1:
+                np.multiply(v4, ~taken, out=outs[-1])
+        elif k == "mean":
+            for o in outs:
+                np.divide(v4, len(outs), out=o)  # (47.1196a)
+        elif k == "l2":
+            t4 = (self._pool3(y3) if t3 is None else t3).reshape(v4.shape)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = np.where(t4 > 0, v4 / np.where(t4 > 0, t4, 1.0), 0.0)
+            for view, o in zip(views, outs):
+                np.multiply(view, r, out=o)  # (47.1196d): y / t, 0 at t = 0
+        elif k == "subsample":
+            outs[self.retain][...] = v4  # (47.1196c)
+        else:
+            for m, o in zip(self.mask, outs):
+                np.multiply(v4, m, out=o)  # (47.1196e)
+        return out
+
     # -- public, book-shaped ------------------------------------------------------------
 
     def _as3(self, y, name, n, eq):
         y = as_float_array(y, name, eq=eq)
         if y.ndim not in (1, 2) or y.shape[0] != n:
-            raise ValueError(f"{name} must have {n} rows (47.1187), got shape {y.shape}")
+            raise ValueError(f"{name} must be a vector of P = {n} entries or a P x K array with "
+                             f"P = {n} rows ({eq}), got shape {y.shape}")
         return y.reshape(1, n, -1), y.ndim
 
     def pool(self, y):
@@ -261,32 +392,38 @@ class Pooling:
         v = as_float_array(v, "v", ndim=1, eq="47.1200")
         if v.size != self.P_out:
             raise ValueError(f"v must have P' = {self.P_out} entries (47.1200), got {v.size}")
-        g = self.gradient_vectors(y)
-        return np.concatenate([v[p] * g[p] for p in range(self.P_out)])  # (47.1200)
+        y3, nd = self._as3(y, "y", self.P, "47.1196")
+        if nd != 1:
+            raise ValueError(f"y must be a vector of P = {self.P} entries (47.1196)")
+        g = self._grad3(y3)[0, :, :, 0]  # g_{p'} in row p', zero past |Omega_p'| (47.1196)
+        return (v[:, None] * g)[self._valid]  # (47.1200) col{v(p') g_p'}, region by region
 
     def permute(self, y):
         r"""``permute(y) = T y`` (47.1202)."""
         y = as_float_array(y, "y", eq="47.1202")
-        if y.shape[0] != self.P:
+        if y.ndim not in (1, 2) or y.shape[0] != self.P:
             raise ValueError(f"y must have P = {self.P} rows (47.1202), got shape {y.shape}")
-        return self.T @ y  # (47.1202)
+        return self._T_built()[0] @ y  # (47.1202)
 
     def permute_sharp(self, y_o):
         r"""``permute#(y_o) = T^T y_o`` (47.1204); with overlapping regions ``T^T`` sums the
         contributions of every region that holds an entry."""
         y_o = as_float_array(y_o, "y_o", eq="47.1204")
         n = self._flat.size
-        if y_o.shape[0] != n:
+        if y_o.ndim not in (1, 2) or y_o.shape[0] != n:
             raise ValueError(f"y_o must have sum|Omega| = {n} rows (47.1204), got shape "
                              f"{y_o.shape}")
-        return self.T.T @ y_o  # (47.1204)
+        return self._T_built()[1] @ y_o  # (47.1204)
 
     def backprop(self, v, y):
         r"""``permute#(upv(v))`` = :math:`(\partial t/\partial y)^T v` (47.1244), (47.1260)."""
         y3, nd = self._as3(y, "y", self.P, "47.1244")
         v = as_float_array(v, "v", eq="47.1244")
         check_finite(v, "v", "47.1244")
-        if v.shape[0] != self.P_out:
-            raise ValueError(f"v must have P' = {self.P_out} rows (47.1244), got {v.shape}")
+        want = (self.P_out,) if nd == 1 else (self.P_out, y3.shape[2])
+        if v.shape != want:
+            raise ValueError(f"v must have P' = {self.P_out} rows (47.1244), shaped "
+                             f"{' x '.join(map(str, want))} like y's {nd}-D layout, got "
+                             f"{' x '.join(map(str, v.shape)) or 'a scalar'}")
         out = self._backprop3(v.reshape(1, self.P_out, -1), y3)[0]
         return out[:, 0] if nd == 1 else out

@@ -20,6 +20,8 @@ in the boundary step, :math:`\mathbb 1_{P'_c}` and :math:`\mathbb 1_{S_{c+1}}` i
 
 from __future__ import annotations
 
+import numbers
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -27,7 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._checks import as_float_array, as_positive_int, check_finite
-from .forward import forward_fused, forward_listing
+from .activations import ACTIVATIONS
+from .forward import _interleaved, forward_fused, forward_listing
 from .network import Params
 from .operators import V_ddc
 
@@ -117,6 +120,7 @@ def backward_listing(net, params, res, gamma, keep_V=False):
     """
     params = net.check_params(params)
     gamma = net.check_targets(gamma, 1)[0]
+    _check_forward_result(net, res)
     sens = Sensitivities()
     L = net.L
     sens.delta_ff[L] = output_sensitivity(net.loss, net.ff_activation[L], res.z_ff[L],
@@ -193,10 +197,10 @@ def gradients_listing(net, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229")
             c = ly.c
             H = res.H_stacked[c - 1]  # H_{n,c-1} (47.1225)
             ones_D = np.ones((1, ly.D))
-            acc.W_conv[c] += (sp.csr_matrix(np.kron(ones_D, H)) @ sens.Delta[c]).toarray()
+            acc.W_conv[c] += np.asarray(np.kron(ones_D, H) @ sens.Delta[c])  # dense @ sparse
             # (47.1271) (1^T (x) H_{n,c-1}) Delta_{n,c}
             ones_block = np.kron(ones_D, np.ones((ly.D_in, 1)) @ np.ones((1, ly.P)))
-            acc.Theta_conv[c] += -(sp.csr_matrix(ones_block) @ sens.Delta[c]).toarray()
+            acc.Theta_conv[c] += -np.asarray(ones_block @ sens.Delta[c])
             # (47.1274) -(1^T (x) 1 1^T) Delta_{n,c}
     grads = Params()
     for l in range(1, net.L):
@@ -214,13 +218,90 @@ def gradients_listing(net, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229")
 # ---------------------------------------------------------------------------
 
 
-def _scatter_plan(net):
-    """Per-architecture sparse V_{c-1}^T for c = 2..C (cached on the network)."""
-    plan = getattr(net, "_scatter_VT", None)
+def _scatter_plan(net, N):
+    r"""Per-architecture :math:`I_N \otimes V_{c-1}^T` (CSR) for ``c = 2..C``: one sparse
+    product then applies :math:`V_{c-1}^T` (47.1258) to the rows ``(n, p, s)`` of every sample.
+    Cached on the network for the last few batch sizes."""
+    cache = net.__dict__.setdefault("_scatter_VT", {})
+    plan = cache.get(N)
     if plan is None:
-        plan = {ly.c: ly.partition.V.T.tocsr() for ly in net.layers[1:]}
-        net._scatter_VT = plan
+        if len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        plan = {}
+        for ly in net.layers[1:]:
+            VT = ly.partition.V.T.tocsr()  # M x P S, rows e_m^T of the partition (47.1152)
+            VT.sort_indices()
+            M, PS = VT.shape
+            shift = np.arange(N)[:, None]
+            indptr = np.append((VT.indptr[:-1][None, :] + VT.nnz * shift).ravel(), N * VT.nnz)
+            indices = (VT.indices[None, :] + PS * shift).ravel()
+            plan[ly.c] = sp.csr_matrix((np.tile(VT.data, N), indices, indptr),
+                                       shape=(N * M, N * PS))  # I_N (x) V_{c-1}^T
+        cache[N] = plan
     return plan
+
+
+def _fprime_from_output(act):
+    r""":math:`f'` written in terms of :math:`y = f(z)` where the activation allows it
+    (47.1154): :math:`y(1-y)` for the logistic function, :math:`1-y^2` for tanh; ``None``
+    otherwise."""
+    if act.f is ACTIVATIONS["sigmoid"].f:
+        return _logistic_prime
+    if act.f is ACTIVATIONS["tanh"].f:
+        return _tanh_prime
+    return None
+
+
+def _logistic_prime(y):
+    out = np.subtract(1.0, y)
+    out *= y  # y (1 - y)
+    return out
+
+
+def _tanh_prime(y):
+    out = np.multiply(y, y)
+    np.subtract(1.0, out, out=out)  # 1 - y^2
+    return out
+
+
+def _fprime(act, z, y):
+    """f'(z) (47.1154), from y = f(z) when the activation allows."""
+    fy = _fprime_from_output(act)
+    return act.fprime(z) if fy is None else fy(y)
+
+
+def _conv_delta(ly, z, y, t, v, out=None):
+    r""":math:`\delta^{(d,c)} = f'(z^{(d,c)}) \odot \mathrm{permute}^\#(\mathrm{upv}(v))`
+    (47.1245), (47.1262) for every map and sample: ``(N, P_c, D_c)`` from ``v``
+    ``(N, P'_c, D_c)``. For max pooling and subsampling every gradient vector (47.1196b-c)
+    is one-hot at an entry whose :math:`y` is the pooled :math:`t`, so :math:`f'` is needed
+    only there: :math:`\mathrm{permute}^\#(\mathrm{upv}(v \odot f'|_{y=t}))`. ``out``
+    may give a scratch array for the result."""
+    if not ly.pooled:
+        return _fprime(ly.activation, z, y) * v
+    pool = ly.pooling
+    act = ly.activation
+    fy = _fprime_from_output(act)
+    if pool.kind in ("max", "subsample") and (fy is not None or act.name in ("relu", "linear")):
+        u = fy(t) if fy is not None else act.fprime(t)  # relu'(z) = 1{y > 0}; linear: 1
+        u *= v
+        return pool._backprop3(u, y, t, out=out)
+    return _fprime(act, z, y) * pool._backprop3(v, y, t)
+
+
+_WORK_MAX = 1 << 27  # bytes: larger scratch arrays are not kept between calls
+
+
+def _buffer(net, key, shape):
+    """A scratch array of ``shape`` kept on the network between calls (one set per thread),
+    so that large temporaries are not mapped afresh from the system at every call."""
+    work = net.__dict__.setdefault("_fused_work", {}).setdefault(threading.get_ident(), {})
+    a = work.get(key)
+    if a is None or a.shape != shape:
+        a = np.empty(shape)
+        if a.nbytes <= _WORK_MAX:
+            work[key] = a
+    return a
 
 
 def gradients_fused(net, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229",
@@ -231,8 +312,10 @@ def gradients_fused(net, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229",
     (47.1271) is one product :math:`\sum_n H_{n,c-1}[\delta_n^{(1,c)} \dots] =
     G_c^T \Delta_c` of the patch rows :math:`G_c` with the stacked sensitivities, and
     (47.1262) sums over :math:`d'` before applying :math:`V_c^T` (linearity), so
-    :math:`V^{(d,d',c+1)}` is never formed. With ``return_loss`` the data term
-    :math:`\frac1N\sum_n Q_n` is returned too.
+    :math:`V^{(d,d',c+1)}` is never formed: one product gives
+    :math:`\sum_{d'}\delta^{(d',c+1)} \otimes w_d^{(d',c+1)}` for every ``d`` and ``n``, one
+    sparse product with :math:`I_N \otimes V_c^T` applies (47.1258). With ``return_loss`` the
+    data term :math:`\frac1N\sum_n Q_n` is returned too.
     """
     N = X.shape[0]
     reg, data = _reg_scale(scaling, N)
@@ -242,36 +325,61 @@ def gradients_fused(net, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229",
     delta = output_sensitivity(net.loss, net.ff_activation[L], fw.z_ff[L], fw.y_ff[L],
                                Gamma)  # (47.1233), rows are samples
     for l in range(L - 1, 0, -1):
-        grads.W_ff[l] = reg * 2 * rho2 * params.W_ff[l] + data * (delta.T @ fw.y_ff[l])  # (47.1263)
-        grads.theta_ff[l] = -data * delta.sum(axis=0)  # (47.1264)
+        dl = data * delta
+        gW = np.outer(dl[0], fw.y_ff[l][0]) if N == 1 else dl.T @ fw.y_ff[l]
+        if rho2:
+            gW += reg * 2 * rho2 * params.W_ff[l]
+        grads.W_ff[l] = gW  # (47.1263)
+        grads.theta_ff[l] = -dl.sum(axis=0)  # (47.1264)
         back = delta @ params.W_ff[l]  # W_l^T delta_{l+1}, per sample
         if l > 1:
-            delta = net.ff_activation[l].fprime(fw.z_ff[l]) * back  # (47.1234)
+            delta = _fprime(net.ff_activation[l], fw.z_ff[l], fw.y_ff[l]) * back  # (47.1234)
     last = net.layers[-1]
     v = back.reshape(N, last.D, last.P_out).transpose(0, 2, 1)  # (W_1^(d))^T delta_2 (47.1241)
-    VT = _scatter_plan(net)
+    VT = _scatter_plan(net, N) if net.C > 1 else {}
     for ly in reversed(net.layers):
         c = ly.c
-        x = ly.pooling._backprop3(v, fw.y[c]) if ly.pooled else v  # permute#(upv(.))
-        dz = ly.activation.fprime(fw.z[c]) * x  # (47.1245) / (47.1262): (N, P_c, D_c)
+        dz = _conv_delta(ly, fw.z[c], fw.y[c], fw.t[c], v,
+                         out=_buffer(net, ("dz", c), (N, ly.P, ly.D)))  # (47.1245), (47.1262)
         D2 = dz.reshape(N * ly.P, ly.D)
-        gW = fw.patches[c].T @ D2  # (47.1271) summed over n
-        if not ly.conn.all():
-            gW = gW * ly.W_mask
-        grads.W_conv[c] = reg * 2 * rho1 * params.W_conv[c] + data * gW
+        gW = fw.patches[c].T @ D2  # (47.1271) summed over n, rows s D_{c-1} + j
+        gW *= data
+        gW = gW.reshape(ly.S, ly.D_in, ly.D).transpose(1, 0, 2).reshape(ly.D_in * ly.S, ly.D)
+        full = ly.conn.all()
+        if not full:
+            gW *= ly.W_mask
+        if rho1:
+            gW += reg * 2 * rho1 * params.W_conv[c]
+        grads.W_conv[c] = gW
         grads.Theta_conv[c] = -data * np.outer(np.ones(ly.D_in), D2.sum(axis=0)) * ly.conn
         # (47.1274)
         if c > 1:
-            W = params.W_conv[c] * ly.W_mask if not ly.conn.all() else params.W_conv[c]
-            # sum_d' delta^(d',c) (x) w_d^(d',c), for every map d of layer c-1 and sample n
-            B = (D2 @ W.T).reshape(N, ly.P, ly.D_in, ly.S)
-            B = B.transpose(1, 3, 0, 2).reshape(ly.P * ly.S, N * ly.D_in)
-            b = VT[c] @ B  # (47.1258) b = V_{c-1}^T (...), all d, n at once
-            v = b.reshape(-1, N, ly.D_in).transpose(1, 0, 2)  # (N, P'_{c-1}, D_{c-1})
+            W = params.W_conv[c] if full else params.W_conv[c] * ly.W_mask
+            W = _interleaved(W, ly.S, ly.D_in)  # rows s D_{c-1} + j
+            # sum_d' delta^(d',c) (x) w_d^(d',c): row (n, p), column (s, d) for map d of c-1
+            B = np.matmul(D2, W.T, out=_buffer(net, ("B", c), (N * ly.P, ly.S * ly.D_in)))
+            b = VT[c] @ B.reshape(N * ly.P * ly.S, ly.D_in)  # (47.1258) V_{c-1}^T (...)
+            v = b.reshape(N, -1, ly.D_in)  # (N, P'_{c-1}, D_{c-1})
     if return_loss:
         losses = net.loss.value(fw.z_ff[L], fw.y_ff[L], Gamma)
         return grads, float(losses.mean()), fw
     return grads
+
+
+def _check_forward_result(net, res):
+    """``res`` must be the listing's result for one sample of ``net`` (47.1216)."""
+    if hasattr(res, "samples") and not hasattr(res, "z_ff"):
+        raise TypeError(f"backward takes the forward result of one sample (47.1216); got a "
+                        f"batch of {len(res.samples)}: pass res.samples[n]")
+    if not all(hasattr(res, k) for k in ("z_ff", "y_ff", "z_conv", "y_conv", "H_stacked")):
+        raise TypeError(f"backward needs the listing's forward result of one sample "
+                        f"(net.forward(params, x, method='listing'), 47.1216), got "
+                        f"{type(res).__name__}")
+    want = {l: (net.n[l],) for l in range(2, net.L + 1)}
+    have = {l: np.shape(res.z_ff.get(l)) for l in want}
+    if have != want:
+        raise ValueError(f"the forward result does not belong to this network: z_l must have "
+                         f"n_l entries {want} (47.1216), got {have}")
 
 
 def _check_batch(net, params, X, Gamma):
@@ -348,9 +456,7 @@ def sgd_step(net, params, X, Gamma, mu, rho1=0.0, rho2=0.0, method="fused"):
     E-1276a, E-1276b). Returns new :class:`Params`. Implements (47.1276).
     """
     _check_mu(mu)
-    if np.ndim(X) == 3:
-        X = np.asarray(X)[None]
-        Gamma = np.asarray(Gamma)[None] if np.ndim(Gamma) == 1 else Gamma
+    X = net.check_images(X)  # one image (D_0, rows, cols) becomes a batch of one
     g = gradients(net, params, X, Gamma, rho1=rho1, rho2=rho2, method=method)
     params = net.check_params(params)
     return params.map(lambda p, gp: p - mu * gp, g)
@@ -388,31 +494,98 @@ def sgd_step_listing(net, params, x, gamma, mu, rho1=0.0, rho2=0.0):
 # ---------------------------------------------------------------------------
 
 
-def one_hot(labels, Q, low=0.0, high=1.0):
-    r"""Targets :math:`\gamma_n` (``N x Q``) with ``high`` at the label and ``low`` elsewhere
-    (the :math:`\gamma_n` of (47.1229))."""
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be a 1-D array of integers, got shape {labels.shape} and "
-                         f"dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= Q):
-        raise ValueError(f"labels must lie in 0..Q-1 = 0..{Q - 1}, got range "
-                         f"{labels.min()}..{labels.max()}")
-    G = np.full((labels.size, Q), float(low))
-    G[np.arange(labels.size), labels] = high
-    return G
+def _check_labels(labels):
+    arr = np.asarray(labels)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"labels must be integers (class numbers 0..Q-1), got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"labels must be 1-dimensional (N,), got shape {arr.shape}")
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"labels must be non-negative class numbers, got minimum {arr.min()}")
+    return arr.astype(np.int64)
+
+
+def one_hot(labels, Q=None, low=0.0, high=1.0):
+    r"""Target vectors :math:`\gamma_n` of the empirical risk (47.1229), one row per label.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (N,)
+        Class numbers in ``0 .. Q - 1``.
+    Q : int, optional
+        Number of classes (size of the output layer :math:`n_L`); default ``max(labels) + 1``.
+    low, high : float
+        Entries off and at the label: ``0, 1`` for sigmoid or softmax outputs, ``-1, 1`` for
+        tanh outputs.
+
+    Returns
+    -------
+    Gamma : ndarray of float64, shape (N, Q)
+        Row ``n`` is :math:`\gamma_n^T`, with ``Gamma[n, labels[n]] = high`` and ``low``
+        elsewhere.
+
+    Raises
+    ------
+    TypeError
+        If ``labels`` are not integers, ``Q`` is not an integer, or ``low``/``high`` are not
+        real numbers.
+    ValueError
+        If ``labels`` is not 1-dimensional, holds a negative class or one ``>= Q``, or
+        ``Q < 1``, or ``low``/``high`` are not finite.
+    """
+    labels = _check_labels(labels)
+    if Q is None:
+        if labels.size == 0:
+            raise ValueError("Q must be given when labels is empty (it is max(labels) + 1 "
+                             "otherwise)")
+        Q = int(labels.max()) + 1
+    if not (isinstance(Q, numbers.Integral) and not isinstance(Q, bool)):
+        raise TypeError(f"Q (number of classes) must be an integer, got {Q!r}")
+    if Q < 1:
+        raise ValueError(f"Q (number of classes) must be >= 1, got {Q}")
+    if labels.size and labels.max() >= Q:
+        raise ValueError(f"labels must lie in 0..Q-1 = 0..{Q - 1}, got maximum {labels.max()}")
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {v!r}")
+        if not np.isfinite(v):
+            raise ValueError(f"{name} must be finite, got {v}")
+    Gamma = np.full((labels.size, int(Q)), float(low))
+    Gamma[np.arange(labels.size), labels] = float(high)
+    return Gamma
 
 
 def _targets(net, labels):
     labels = np.asarray(labels)
+    if labels.ndim not in (1, 2):
+        raise ValueError(f"labels must be N class numbers or an N x Q = N x {net.Q} matrix of "
+                         f"targets (47.1229), got shape {labels.shape}")
     if labels.ndim == 2:
         return None, as_float_array(labels, "Gamma", eq="47.1229")
     low = -1.0 if net.output_activation.name == "tanh" else 0.0
     return labels, one_hot(labels, net.Q, low=low)
 
 
+def _check_class_labels(net, labels, N, name="labels"):
+    """Class numbers in 0..Q-1, one per image."""
+    try:
+        labels = _check_labels(labels)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name}: {exc}") from None
+    if labels.shape != (N,):
+        raise ValueError(f"{name} must hold one class number per image, N = {N} (47.1229), got "
+                         f"{labels.shape[0]}")
+    if labels.size and labels.max() >= net.Q:
+        raise ValueError(f"{name} must lie in 0..Q-1 = 0..{net.Q - 1} (47.1231), got maximum "
+                         f"{labels.max()}")
+    return labels
+
+
 def accuracy(net, params, X, labels, batch=500):
     """Fraction of images whose largest output is at the label."""
+    X = net.check_images(X)
+    labels = _check_class_labels(net, labels, X.shape[0])
+    batch = as_positive_int(batch, "batch")
     hits = 0
     for s in range(0, X.shape[0], batch):
         out = net.predict(params, X[s:s + batch])
@@ -421,7 +594,8 @@ def accuracy(net, params, X, labels, batch=500):
 
 
 def fit(net, params, X, labels, epochs=1, batch_size=32, mu=0.1, rho1=0.0, rho2=0.0, seed=0,
-        method="fused", X_val=None, y_val=None, callback=None, start_epoch=0, history=None):
+        method="fused", X_val=None, y_val=None, callback=None, start_epoch=0, history=None,
+        batch_callback=None):
     r"""Train by mini-batch stochastic gradient (47.1276) for ``epochs`` passes.
 
     Each epoch visits the samples in an order drawn from
@@ -433,10 +607,20 @@ def fit(net, params, X, labels, epochs=1, batch_size=32, mu=0.1, rho1=0.0, rho2=
     Returns ``(params, history)``; ``history`` holds per-epoch ``loss`` (mean of the batch
     risks of the epoch), ``train_acc``, ``val_acc`` (when ``X_val`` is given) and ``seconds``.
     ``callback(epoch, params, history)`` runs after each epoch; returning ``False`` stops.
-    Implements (47.1276) with mini-batches.
+    ``batch_callback(epoch, step, steps, loss, correct, size)`` runs after each mini-batch
+    (``step`` of ``steps``, 1-based) with the batch's data risk and, when ``labels`` are
+    classes, how many of its ``size`` samples the parameters before the step classified
+    correctly (else ``None``). Implements (47.1276) with mini-batches.
     """
     epochs = as_positive_int(epochs, "epochs", minimum=0)
-    batch_size = as_positive_int(batch_size, "batch_size")
+    batch_size = as_positive_int(batch_size, "batch_size B", eq="47.1276")
+    seed = as_positive_int(seed, "seed", minimum=0)
+    start_epoch = as_positive_int(start_epoch, "start_epoch", minimum=0)
+    if method not in ("fused", "listing"):
+        raise ValueError(f"method must be 'listing' or 'fused', got {method!r}")
+    for name, fn in (("callback", callback), ("batch_callback", batch_callback)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be callable or None, got {fn!r}")
     _check_mu(mu)
     _check_rho(rho1, rho2)
     params = net.check_params(params)
@@ -446,8 +630,18 @@ def fit(net, params, X, labels, epochs=1, batch_size=32, mu=0.1, rho1=0.0, rho2=
         raise ValueError(f"labels must give one target per image: N x Q = {X.shape[0]} x "
                          f"{net.Q} (47.1229), got {Gamma.shape}")
     check_finite(Gamma, "Gamma", "47.1229")
-    history = {"epoch": [], "loss": [], "train_acc": [], "val_acc": [], "seconds": []} \
-        if history is None else history
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val go together: give both (validation images and their "
+                         "class numbers) or neither")
+    if X_val is not None:
+        X_val = net.check_images(X_val, "X_val")
+        y_val = _check_class_labels(net, y_val, X_val.shape[0], "y_val")
+    keys = ("epoch", "loss", "train_acc", "val_acc", "seconds")
+    if history is not None and (not isinstance(history, dict) or any(
+            not isinstance(history.get(k), list) for k in keys)):
+        raise TypeError(f"history must be a dict of lists with the keys {list(keys)} (as fit "
+                        f"returns it), got {history!r:.200}")
+    history = {k: [] for k in keys} if history is None else history
     N = X.shape[0]
     for epoch in range(start_epoch, start_epoch + epochs):
         t0 = time.perf_counter()
@@ -456,13 +650,20 @@ def fit(net, params, X, labels, epochs=1, batch_size=32, mu=0.1, rho1=0.0, rho2=
         for s in range(0, N, batch_size):
             idx = order[s:s + batch_size]
             if method == "fused":
-                g, loss, _ = gradients_fused(net, params, X[idx], Gamma[idx], rho1, rho2,
-                                             return_loss=True)
+                g, loss, fw = gradients_fused(net, params, X[idx], Gamma[idx], rho1, rho2,
+                                              return_loss=True)
             else:
                 g = gradients(net, params, X[idx], Gamma[idx], rho1, rho2, method=method)
                 loss = net.risk(params, X[idx], Gamma[idx])
+            correct = None
+            if batch_callback is not None and labels is not None:
+                out = fw.output if method == "fused" else net.predict(params, X[idx])
+                correct = int(np.sum(np.argmax(out, axis=1) == labels[idx]))
             params = params.map(lambda p, gp: p - mu * gp, g)  # (47.1276)
             total += loss * idx.size
+            if batch_callback is not None:
+                batch_callback(epoch + 1, s // batch_size + 1, -(-N // batch_size), loss,
+                               correct, idx.size)
         history["epoch"].append(epoch + 1)
         history["loss"].append(total / N)
         history["train_acc"].append(accuracy(net, params, X, labels) if labels is not None

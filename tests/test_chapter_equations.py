@@ -212,7 +212,7 @@ def test_eq_47_1135_gaussian_mask_printed_form():
     """W(k,l) = exp(-(k^2+l^2)/(2 sigma^2)) / (sqrt(2 pi) sigma^2) as printed (47.1135);
     the constant is erratum E-1135 (a 2-D Gaussian has 1/(2 pi sigma^2))."""
     K, s2 = 3, 1.7
-    W = gaussian_mask(K, s2)
+    W = gaussian_mask(K, s2, printed=True)
     for a, k in enumerate(range(-K, K + 1)):
         for b, l in enumerate(range(-K, K + 1)):
             want = np.exp(-(k * k + l * l) / (2 * s2)) / (np.sqrt(2 * np.pi) * s2)

@@ -249,12 +249,13 @@ def test_eq_47_1140_sobel_prewitt_as_printed():
 
 @pytest.mark.parametrize("K, sigma2", [(0, 1.0), (1, 0.5), (2, 2.0), (3, 1.3)])
 def test_eq_47_1135_gaussian_mask(K, sigma2):
-    """W(k, l) = exp(-(k^2 + l^2) / (2 sigma^2)) / (sqrt(2 pi) sigma^2), k, l = -K..K."""
+    """W(k, l) = exp(-(k^2 + l^2) / (2 sigma^2)) / (2 pi sigma^2), k, l = -K..K: the
+    two-dimensional normalisation (the print's sqrt(2 pi) is erratum E-1135)."""
     W = gaussian_mask(K, sigma2)
     assert W.shape == (2 * K + 1, 2 * K + 1)
     for k in range(-K, K + 1):
         for l in range(-K, K + 1):
-            expected = np.exp(-(k * k + l * l) / (2 * sigma2)) / (np.sqrt(2 * np.pi) * sigma2)
+            expected = np.exp(-(k * k + l * l) / (2 * sigma2)) / (2 * np.pi * sigma2)
             assert_allclose(W[k + K, l + K], expected, rtol=1e-14, atol=0)
     assert_allclose(gaussian_mask(K, sigma2, normalize=True).sum(), 1.0, rtol=1e-13)
     with pytest.raises(ValueError, match="47.1135"):
