@@ -43,6 +43,7 @@ from .operators import (
     vec,
 )
 from .pooling import Pooling
+from .reference.finite_diff import central_differences
 from .training import backward_listing
 
 __all__ = [
@@ -171,17 +172,6 @@ def _raises(fn):
     return None
 
 
-def _num_grad(fun, x, h=1e-6):
-    """Central differences of a scalar function of a vector."""
-    x = np.array(x, dtype=float)
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (fun(x + e) - fun(x - e)) / (2 * h)
-    return g
-
-
 def _rel(a, b):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0), 1e-300)
@@ -218,7 +208,7 @@ def _demo_data(net, N=3, seed=7):
 def _fd_params(net, params, X, Gamma, rho1=0.0, rho2=0.0):
     """Finite-difference derivatives of J_emp (47.1229) as a Params."""
     v0 = params.to_vector()
-    g = _num_grad(lambda v: net.risk(params.from_vector(v), X, Gamma, rho1, rho2), v0)
+    g = central_differences(lambda v: net.risk(params.from_vector(v), X, Gamma, rho1, rho2), v0)
     return params.from_vector(g)
 
 
@@ -513,7 +503,8 @@ def _d1275c():
         p.Theta_conv[C][0, d] = val
         return net.risk(p, X, Gamma)
 
-    fd = np.array([_num_grad(lambda s, d=d: q_of(s[0], d), [th[0, d]])[0] for d in range(last.D)])
+    fd = np.array([central_differences(lambda s, d=d: q_of(s[0], d), [th[0, d]])[0]
+                   for d in range(last.D)])
     an = np.array([-np.sum(sens.delta_conv[d + 1, C]) for d in range(last.D)])
     return Demonstration(
         f"W_1^T delta_2 has n_1 = D_C P'_C = {v.size} entries; upv needs P'_C = "
@@ -604,7 +595,8 @@ def _dS000a():
     w_pool = np.array([[0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 1, 0, 0]], dtype=float)
     sig = np.ones(9)  # sigma'(z^conv), one per unit of the 3x3 conv layer
     msg = _raises(lambda: (w_pool.T @ d_pool[row_major]) * sig)
-    J = np.column_stack([_num_grad(lambda s, k=k: pool.pool(s)[k], y) for k in range(4)]).T
+    J = np.column_stack([central_differences(lambda s, k=k: pool.pool(s)[k], y)
+                         for k in range(4)]).T
     x = pool.backprop(d_pool, y)
     seven = x[1 + 2 * 3]  # entry V(1, 2) = 7 lies in two windows
     return Demonstration(
@@ -759,7 +751,7 @@ def _dS002a():
         p.Theta_conv[1][0, 0] = val
         return net.risk(p, X, Gamma)
 
-    fd = float(_num_grad(lambda s: J(s[0]), [th])[0])
+    fd = float(central_differences(lambda s: J(s[0]), [th])[0])
     return Demonstration(
         f"{ties} of the 4 pooling blocks tie on the blank background; giving 1 to every "
         f"maximal entry: dJ/db = {printed:.6g}, finite differences {fd:.6g}",
@@ -825,7 +817,7 @@ def _avg_pool_setting(seed):
         down = n * n * unvec(pool.pool(x), (4, 4))  # sums over n x n blocks
         return float(np.sum(A * (beta * down + b)))
 
-    fd = unvec(_num_grad(E, vec(Z)), (8, 8))
+    fd = unvec(central_differences(E, vec(Z)), (8, 8))
     fp = 1 - np.tanh(Z) ** 2
     return n, beta, A, fp, fd
 
@@ -852,8 +844,8 @@ def _dS004b_bias():
     def E(b, bias):
         return float(np.sum(D * (base + b * bias)))
 
-    fd_I = float(_num_grad(lambda s: E(s[0], np.eye(3)), [0.2])[0])
-    fd_1 = float(_num_grad(lambda s: E(s[0], np.ones((3, 3))), [0.2])[0])
+    fd_I = float(central_differences(lambda s: E(s[0], np.eye(3)), [0.2])[0])
+    fd_1 = float(central_differences(lambda s: E(s[0], np.ones((3, 3))), [0.2])[0])
     return Demonstration(
         f"bias b I: dE/db = {fd_I:.6g} (the trace of delta), but (10) says sum(delta) = "
         f"{rule:.6g}",
@@ -933,7 +925,7 @@ def _dS004d_x22():
     def E(xv):
         return float(np.sum(D * correlate(unvec(xv, (3, 3)), k, padding="valid")))
 
-    fd = unvec(_num_grad(E, vec(x)), (3, 3))[1, 1]  # dE/d[x]_(2,2)
+    fd = unvec(central_differences(E, vec(x)), (3, 3))[1, 1]  # dE/d[x]_(2,2)
     printed = D[0, 0] * k[0, 1] + D[0, 1] * k[1, 0] + D[1, 0] * k[0, 1] + D[1, 1] * k[0, 0]
     corrected = D[0, 0] * k[1, 1] + D[0, 1] * k[1, 0] + D[1, 0] * k[0, 1] + D[1, 1] * k[0, 0]
     return Demonstration(
@@ -957,7 +949,7 @@ def _dS004g_sum():
         res = forward_listing(net, params, xx)
         return float(sum(A[j] @ res.z_conv[j + 1, 1] for j in range(4)))
 
-    fd = unvec(_num_grad(E, vec(x[0])), (6, 6))
+    fd = unvec(central_differences(E, vec(x[0])), (6, 6))
     M_0 = [j for j, ins in enumerate(_TABLE_004) if 0 in ins]  # outputs fed by input 0
 
     def grad(js):  # (17): sum_j  delta~_j * (J k_0j J), full correlation

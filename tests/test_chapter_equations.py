@@ -55,6 +55,7 @@ from sayedcnn.operators import (
     unvec,
     vec,
 )
+from sayedcnn.reference.finite_diff import central_differences
 from sayedcnn.training import (
     Delta_matrix,
     backward_listing,
@@ -67,17 +68,6 @@ from sayedcnn.training import (
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-
-
-def num_grad(fun, x, h=1e-6):
-    """Central differences of a scalar function of a vector."""
-    x = np.array(x, dtype=float)
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (fun(x + e) - fun(x - e)) / (2 * h)
-    return g
 
 
 def small_net(pool2=None):
@@ -99,7 +89,7 @@ def data(net, N=1, seed=0):
 
 def fd_params(net, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229"):
     v0 = params.to_vector()
-    g = num_grad(lambda v: risk(net, params.from_vector(v), X, Gamma, rho1, rho2, scaling), v0)
+    g = central_differences(lambda v: risk(net, params.from_vector(v), X, Gamma, rho1, rho2, scaling), v0)
     return params.from_vector(g)
 
 
@@ -481,7 +471,7 @@ def test_eq_47_1185_gradient_matrices(kind):
     kw = {"mask": M} if kind == "correlation" else {}
     p = Pooling(kind, in_shape=(3, 3), block=3, **kw)
     G = unvec(p.gradient_vectors(vec(H))[0], (3, 3))
-    fd = unvec(num_grad(lambda v: p.pool(v)[0], vec(H)), (3, 3))
+    fd = unvec(central_differences(lambda v: p.pool(v)[0], vec(H)), (3, 3))
     assert_allclose(G, fd, rtol=1e-6, atol=1e-9)
     want = {"mean": np.ones((3, 3)) / 9, "l2": H / np.linalg.norm(H), "correlation": M}
     if kind in want:
@@ -513,7 +503,7 @@ def test_eq_47_1195_1196_gradient_vectors_fd(kind):
     p = Pooling(kind, regions=regions, P=10, **kw)
     y = rng.standard_normal(10)
     for q, (reg, g) in enumerate(zip(regions, p.gradient_vectors(y))):
-        fd = num_grad(lambda v, q=q: p.pool(v)[q], y)
+        fd = central_differences(lambda v, q=q: p.pool(v)[q], y)
         assert_allclose(g, fd[reg], rtol=1e-6, atol=1e-9)
         assert_allclose(np.delete(fd, reg), 0.0, atol=1e-9)
 
@@ -658,7 +648,7 @@ def test_eq_47_1218_1220_W1_blocks():
     assert W1.shape[1] == last.D * last.P_out
     y1 = forward_listing(net, params, X[0]).y_ff[1]
     for i in (0, 5, W1.shape[1] - 1):
-        fd = num_grad(lambda s, i=i: (W1 @ np.concatenate([y1[:i], s, y1[i + 1:]]))[0],
+        fd = central_differences(lambda s, i=i: (W1 @ np.concatenate([y1[:i], s, y1[i + 1:]]))[0],
                       [y1[i]])
         assert_allclose(fd[0], W1[0, i], rtol=1e-7)
     delta2 = np.random.default_rng(1218).standard_normal(W1.shape[0])
@@ -745,7 +735,7 @@ def test_eq_47_1232_1234_feedforward_sensitivities():
     assert_allclose(sens.delta_ff[2], (1 - np.tanh(res.z_ff[2]) ** 2) * (
         params.W_ff[2].T @ sens.delta_ff[3]), rtol=1e-13)
     for l in (2, 3):
-        fd = num_grad(lambda v, l=l: loss_from_ff_z(net, params, v, l, Gamma[0]), res.z_ff[l])
+        fd = central_differences(lambda v, l=l: loss_from_ff_z(net, params, v, l, Gamma[0]), res.z_ff[l])
         assert_allclose(sens.delta_ff[l], fd, rtol=1e-6, atol=1e-9)
 
 
@@ -760,7 +750,7 @@ def test_eq_47_1235_1245_boundary_sensitivity_fd(pool2):
     sens = backward_listing(net, params, res, Gamma[0])
     C, last = net.C, net.layers[-1]
     Z = np.column_stack([res.z_conv[d, C] for d in range(1, last.D + 1)])
-    fd = num_grad(lambda v: loss_from_conv_z(net, params, v.reshape(Z.shape, order="F"), C,
+    fd = central_differences(lambda v: loss_from_conv_z(net, params, v.reshape(Z.shape, order="F"), C,
                                              Gamma[0]), vec(Z))
     delta = np.column_stack([sens.delta_conv[d, C] for d in range(1, last.D + 1)])
     assert_allclose(vec(delta), fd, rtol=1e-6, atol=1e-9)
@@ -782,7 +772,7 @@ def test_eq_47_1237_1238_pooling_jacobian():
     p = Pooling("l2", in_shape=(4, 6), block=2)
     y = np.random.default_rng(1237).standard_normal(24)
     J = p.jacobian(y)
-    fd = np.column_stack([num_grad(lambda v, q=q: p.pool(v)[q], y) for q in range(p.P_out)]).T
+    fd = np.column_stack([central_differences(lambda v, q=q: p.pool(v)[q], y) for q in range(p.P_out)]).T
     assert_allclose(J, fd, rtol=1e-6, atol=1e-9)
     assert np.all((J != 0).sum(axis=0) <= 1)
 
@@ -809,7 +799,7 @@ def test_eq_47_1246_1262_conv_sensitivity_fd(pool1):
     sens = backward_listing(net, params, res, Gamma[0])
     l1 = net.layers[0]
     Z = np.column_stack([res.z_conv[d, 1] for d in range(1, l1.D + 1)])
-    fd = num_grad(lambda v: loss_from_conv_z(net, params, v.reshape(Z.shape, order="F"), 1,
+    fd = central_differences(lambda v: loss_from_conv_z(net, params, v.reshape(Z.shape, order="F"), 1,
                                              Gamma[0]), vec(Z))
     delta = np.column_stack([sens.delta_conv[d, 1] for d in range(1, l1.D + 1)])
     assert_allclose(vec(delta), fd, rtol=1e-6, atol=1e-9)

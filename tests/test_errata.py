@@ -12,21 +12,12 @@ from sayedcnn import Conv, Network, Pooling, errata
 from sayedcnn.cli import main
 from sayedcnn.forward import forward_listing
 from sayedcnn.operators import correlate, flip_mask, partition_matrix, patch_matrix, unvec, vec
+from sayedcnn.reference.finite_diff import central_differences
 from sayedcnn.training import backward_listing, risk
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 IDS = [e.id for e in errata.ERRATA]
 KINDS = {"dimension", "sign", "index", "constant", "scaling", "count", "matrix", "missing step"}
-
-
-def num_grad(fun, x, h=1e-6):
-    x = np.array(x, dtype=float)
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (fun(x + e) - fun(x - e)) / (2 * h)
-    return g
 
 
 def test_register_entries_are_complete():
@@ -222,7 +213,7 @@ def test_seed002_conv_gradients():
     dw = np.array([[sum(d1[j, k] * a0[j + l, k + m] for j in range(6) for k in range(6))
                     for m in range(5)] for l in range(5)])
     v0 = params.to_vector()
-    fd = params.from_vector(num_grad(lambda v: risk(net, params.from_vector(v), X, Gamma), v0))
+    fd = params.from_vector(central_differences(lambda v: risk(net, params.from_vector(v), X, Gamma), v0))
     assert_allclose(vec(dw), fd.W_conv[1][:, 0], rtol=1e-6, atol=1e-9)
     assert_allclose(d1.sum(), -fd.Theta_conv[1][0, 0], rtol=1e-6)
 
@@ -262,7 +253,7 @@ def test_seed004_full_convolution():
         grad = sum(correlate(unvec(A[j], (4, 4)), flip_mask(unvec(W[9 * i:9 * (i + 1), j],
                                                                     (3, 3))), padding=2)
                    for j in M_i)
-        fd = unvec(num_grad(lambda v, i=i: E(v, i), vec(x[i])), (6, 6))
+        fd = unvec(central_differences(lambda v, i=i: E(v, i), vec(x[i])), (6, 6))
         assert_allclose(grad, fd, rtol=1e-6, atol=1e-9)
 
 

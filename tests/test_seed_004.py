@@ -5,6 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from sayedcnn import Conv, Network, correlate, flip_mask, reversal_matrix, unvec
+from sayedcnn.reference.finite_diff import central_differences
 from sayedcnn.reference.image import (
     convolve_valid,
     correlate_valid,
@@ -159,7 +160,8 @@ def test_seed004_poolnet_gradients_pass_finite_differences(pool_backward, input_
     g = net.gradients(params, X, Gamma, pool_backward=pool_backward,
                       input_backward=input_backward)
     v = net.to_vector(params)
-    num = s004.central_differences(lambda u: net.risk(net.from_vector(u, params), X, Gamma), v)
+    num = central_differences(lambda u: net.risk(net.from_vector(u, params), X, Gamma), v,
+                              h=1e-5, order=4)
     assert_allclose(net.to_vector(g), num, rtol=0, atol=1e-9)
     assert np.abs(g["beta"]).min() > 1e-6 and np.abs(g["b"]).min() > 1e-6
     off = ~np.repeat(net.conn, net.part3.S, axis=0)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import loops
 
-__all__ = ["numerical_gradient", "check_gradients", "default_rel_step"]
+__all__ = ["numerical_gradient", "central_differences", "check_gradients", "default_rel_step"]
 
 _EPS = np.finfo(float).eps
 
@@ -95,6 +95,25 @@ def numerical_gradient(fun, params, order=4, rel_step=None):
             target[idx] = x0
             out[idx] = total / h
     return grad
+
+
+def central_differences(fun, x, h=1e-6, order=2):
+    r"""Central differences of a scalar function of a vector, entry by entry.
+
+    ``order=2``: :math:`(f(x + he_i) - f(x - he_i)) / (2h)`; ``order=4``:
+    :math:`(f(x-2he_i) - 8f(x-he_i) + 8f(x+he_i) - f(x+2he_i)) / (12h)`, with one fixed
+    step ``h`` for every entry (see :func:`numerical_gradient` for :class:`Params` with a
+    step per entry).
+    """
+    if order not in _STENCILS:
+        raise ValueError(f"order must be 2 or 4, got {order!r}")
+    x = np.array(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = h
+        g.flat[i] = sum(w * fun(x + k * e) for k, w in _STENCILS[order]) / h
+    return g
 
 
 def check_gradients(net, params, X, Gamma, rho1=0.0, rho2=0.0, grads=None, scaling="1229",

@@ -39,8 +39,8 @@ small network that composes it with book-style correlation layers:
   (16)-(18) :math:`\sum_{j\in M_i}\tilde\delta_j * (Jk_{ij}J)`. One bias per map (the
   effective form of the book's :math:`\Theta_c`, whose column sums are all that reach ``z``).
 
-Its gradients are checked against central differences (:func:`central_differences`) and it
-trains (:func:`train`).
+Its gradients are checked against central differences
+(:func:`sayedcnn.reference.finite_diff.central_differences`) and it trains (:func:`train`).
 
 **Rotations.** :math:`J` is the book's reversal matrix :math:`\tilde I` (47.1137), and
 :math:`JkJ` the flipped mask (47.1138). With the note's Fig. 4 forward pass (a correlation),
@@ -92,7 +92,6 @@ __all__ = [
     "book_input_gradient",
     "TrainableAveragePool",
     "PoolNet",
-    "central_differences",
     "bars",
     "train",
     "examples",
@@ -527,18 +526,6 @@ class PoolNet:
                 params = {k: params[k] - mu * g[k] for k in self.KEYS}
             losses.append(self.risk(params, X, Gamma))
         return params, losses
-
-
-def central_differences(fun, x, h=1e-5):
-    r"""Fourth-order central differences of a scalar function of a vector:
-    :math:`(f(x-2he_i) - 8f(x-he_i) + 8f(x+he_i) - f(x+2he_i))/(12h)`."""
-    x = np.asarray(x, dtype=float)
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (fun(x - 2 * e) - 8 * fun(x - e) + 8 * fun(x + e) - fun(x + 2 * e)) / (12 * h)
-    return g
 
 
 def bars(n, shape=(8, 8), seed=0, noise=0.3):
