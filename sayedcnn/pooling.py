@@ -385,18 +385,31 @@ class Pooling:
             J[p, reg] += g
         return J
 
-    def upv(self, v, y):
-        r"""Upsample ``v`` (P' entries) by the gradient vectors at ``y``:
-        :math:`\mathrm{upv}(v) = \mathrm{col}\{v(p')\, g_{p'}\}` (47.1197)-(47.1200), a vector
-        of :math:`\sum_{p'} |\Omega_{p'}|` entries."""
-        v = as_float_array(v, "v", ndim=1, eq="47.1200")
-        if v.size != self.P_out:
-            raise ValueError(f"v must have P' = {self.P_out} entries (47.1200), got {v.size}")
+    def gradient_matrix(self, y):
+        r"""The gradient vectors :math:`g_{p'}` (47.1196) as the rows of a ``P' x R`` array
+        (``R`` the largest region), zero past :math:`|\Omega_{p'}|`; computed once per map
+        and reused by :meth:`upv`."""
         y3, nd = self._as3(y, "y", self.P, "47.1196")
         if nd != 1:
             raise ValueError(f"y must be a vector of P = {self.P} entries (47.1196)")
-        g = self._grad3(y3)[0, :, :, 0]  # g_{p'} in row p', zero past |Omega_p'| (47.1196)
-        return (v[:, None] * g)[self._valid]  # (47.1200) col{v(p') g_p'}, region by region
+        return self._grad3(y3)[0, :, :, 0]
+
+    def upv(self, v, y=None, G=None):
+        r"""Upsample ``v`` (P' entries) by the gradient vectors at ``y``:
+        :math:`\mathrm{upv}(v) = \mathrm{col}\{v(p')\, g_{p'}\}` (47.1197)-(47.1200), a vector
+        of :math:`\sum_{p'} |\Omega_{p'}|` entries. ``G`` (from :meth:`gradient_matrix`) may
+        be given instead of ``y`` when the same map is upsampled many times."""
+        v = as_float_array(v, "v", ndim=1, eq="47.1200")
+        if v.size != self.P_out:
+            raise ValueError(f"v must have P' = {self.P_out} entries (47.1200), got {v.size}")
+        if G is None:
+            if y is None:
+                raise ValueError("upv needs the map y (or its gradient matrix G) (47.1200)")
+            G = self.gradient_matrix(y)  # g_{p'} in row p', zero past |Omega_p'| (47.1196)
+        elif np.shape(G) != (self.P_out, self.R):
+            raise ValueError(f"G must be P' x R = {self.P_out} x {self.R} (47.1196), got "
+                             f"{np.shape(G)}")
+        return (v[:, None] * G)[self._valid]  # (47.1200) col{v(p') g_p'}, region by region
 
     def permute(self, y):
         r"""``permute(y) = T y`` (47.1202)."""

@@ -98,10 +98,11 @@ def conv_sensitivity(fprime, z, pooling, y, V_list, deltas_next):
     \mathrm{upv}(V^{(d,d',c+1)}\delta_n^{(d',c+1)}))` (47.1262), with
     :math:`b_n^{(d,d',c)} = V^{(d,d',c+1)}\delta_n^{(d',c+1)}` (47.1258)."""
     fz = fprime(z)
+    G = pooling.gradient_matrix(y)  # g_{n,p'}^(d,c) of t^(d,c), the same for every d' (47.1261)
     out = np.zeros_like(z)
     for Vddc, delta in zip(V_list, deltas_next):
         b = Vddc @ delta  # (47.1258)
-        out += fz * pooling.permute_sharp(pooling.upv(b, y))  # (47.1262)
+        out += fz * pooling.permute_sharp(pooling.upv(b, G=G))  # (47.1262)
     return out
 
 
