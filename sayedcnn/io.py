@@ -210,6 +210,9 @@ def _atomic_savez(path, arrays):
             np.savez(fh, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it the usual mode
         os.replace(tmp, path)
     except BaseException:  # also KeyboardInterrupt: never leave the temporary file behind
         try:

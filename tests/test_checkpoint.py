@@ -81,8 +81,10 @@ def test_sigint_to_a_training_process_then_resume_equals_uninterrupted(tmp_path)
     path = tmp_path / "ck.npz"
     ready = tmp_path / "ready"
     code = textwrap.dedent(f"""
-        import sys, time
+        import signal, sys, time
         import numpy as np
+        # as in a terminal, even when the test run itself was started with SIGINT ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from sayedcnn import Conv, Network
         from sayedcnn.checkpoint import TrainingInterrupted, fit_with_checkpoints
         net = Network((6, 6), 1, [Conv(2, 3, "same", 1, "relu", ("max", 2))], [5], 3,
@@ -219,6 +221,15 @@ def test_ctrl_c_while_a_checkpoint_is_written_waits_for_the_complete_file(tmp_pa
                                                                         monkeypatch):
     """A SIGINT that arrives during the write is held until the file is whole, then raised:
     the file on disk is the new, complete checkpoint."""
+    # Ctrl-C as in a terminal, even when the test run was started with SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _interrupted_write(tmp_path, monkeypatch)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted_write(tmp_path, monkeypatch):
     net, p, X, y = _problem()
     real = ckm.save_params
 

@@ -287,3 +287,14 @@ def test_regions_pooling_survives_the_round_trip(tmp_path):
     pool = sio.network_from_dict(desc).layers[0].pooling
     want = Pooling("l2", regions=[[0, 1, 5], [5, 6, 7], [15, 3]], P=16)
     assert_array_equal(pool.T.toarray(), want.T.toarray())
+
+
+
+def test_parameter_file_has_the_usual_permissions(tmp_path):
+    """The atomic write goes through a private temporary file; the result gets the mode
+    any new file would (0666 less the umask)."""
+    net = Network((6, 6), 1, [Conv(2, 3, pool=("max", 2))], hidden=[3], outputs=2)
+    path = save_params(tmp_path / "p.npz", net, net.init(0))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
