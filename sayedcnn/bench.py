@@ -510,7 +510,10 @@ def run(workloads=("W1", "W2"), batches=(1, 64), side=28, torch=None, listing=Tr
     threads = int(threads)
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    from threadpoolctl import threadpool_limits
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError as exc:  # an optional extra
+        raise ValueError("--threads needs threadpoolctl: pip install \".[bench]\"") from exc
 
     from . import forward
 
