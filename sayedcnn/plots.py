@@ -12,7 +12,8 @@ import numpy as np
 
 from .operators import unvec
 
-__all__ = ["have_matplotlib", "learning_curves", "layer1_masks", "feature_maps"]
+__all__ = ["have_matplotlib", "learning_curves", "layer1_masks", "feature_maps", "image_row",
+           "spy_row"]
 
 
 def have_matplotlib():
@@ -146,3 +147,38 @@ def feature_maps(net, params, x, path, label=None, max_maps=16, dpi=80):
     ax.tick_params(labelsize=6)
     ax.set_title(f"output y_L, largest at {int(np.argmax(out))}", fontsize=8, loc="left")
     return _save(fig, path, dpi)
+
+
+def _row(n, width, height):
+    from matplotlib.figure import Figure  # the figure's dpi follows matplotlib's rcParams
+
+    fig = Figure(figsize=(width * n, height))
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    return fig, axes
+
+
+def image_row(images, titles, shape=None, cmap=None, width=1.5, height=1.8):
+    r"""Images side by side, for reading maps in a notebook; returns a matplotlib Figure.
+
+    A map given as a vector (a feature map :math:`y_n^{(d,c)}` or :math:`t_n^{(d,c)}`) is
+    shown as ``unvec(v, shape)`` (47.1127); 2-D and RGB ``rows x cols x 3`` arrays are shown
+    as they are.
+    """
+    fig, axes = _row(len(images), width, height)
+    for ax, im, title in zip(axes, images, titles):
+        im = np.asarray(im)
+        ax.imshow(unvec(im, shape) if im.ndim == 1 else im, cmap=cmap)
+        ax.set_title(title, fontsize=8)
+        ax.set_axis_off()
+    return fig
+
+
+def spy_row(mats, titles, markersize=3, size=2.6):
+    r"""Sparsity patterns side by side (partition matrices :math:`V` (47.1153),
+    :math:`V^{(d,d',c+1)}` (47.1257), :math:`\Delta_{n,c}` (47.1270), ...); returns a
+    matplotlib Figure."""
+    fig, axes = _row(len(mats), size, size)
+    for ax, A, title in zip(axes, mats, titles):
+        ax.spy(A, markersize=markersize, aspect="auto")
+        ax.set_title(title, fontsize=8)
+    return fig

@@ -12,23 +12,17 @@
 
 # %%
 import matplotlib.pyplot as plt
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
 
 import sayedcnn as sc
+from sayedcnn.plots import image_row
 from sayedcnn.datasets import load_mnist5k
 
 np.set_printoptions(precision=3, suppress=True, linewidth=110)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (7, 2.4), "font.size": 8,
                      "image.cmap": "gray_r"})
-
-
-def show_row(images, titles, cmap="gray_r"):
-    fig, axes = plt.subplots(1, len(images), figsize=(1.45 * len(images), 1.8))
-    for ax, im, title in zip(np.atleast_1d(axes), images, titles):
-        ax.imshow(im, cmap=cmap)
-        ax.set_title(title, fontsize=8)
-        ax.set_axis_off()
-    plt.show()
+set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
 
 
 # %% [markdown]
@@ -43,7 +37,7 @@ X, labels = load_mnist5k(split=False)
 n = int(np.flatnonzero(labels == 2)[3])
 image = X[n, 0]
 print("image", n, "of the set: digit", labels[n], "of size", image.shape)
-show_row([image], [f"digit {labels[n]}"])
+display(image_row([image], [f"digit {labels[n]}"]))
 
 # %% [markdown]
 # ## Correlation of a patch with a mask (47.1126)-(47.1127)
@@ -97,8 +91,8 @@ G = sc.gaussian_mask(K=2, sigma2=1.0)  # (47.1135)
 print(G)
 print("G(0,0) = 1/(sqrt(2 pi) sigma^2) =", G[2, 2], "  sum of entries:", G.sum(),
       " sqrt(2 pi) =", np.sqrt(2 * np.pi))
-show_row([image, sc.correlate(image, G), sc.correlate(image, sc.gaussian_mask(3, 2.0))],
-         ["image", "Gaussian K=2, s2=1", "Gaussian K=3, s2=2"])
+display(image_row([image, sc.correlate(image, G), sc.correlate(image, sc.gaussian_mask(3, 2.0))],
+         ["image", "Gaussian K=2, s2=1", "Gaussian K=3, s2=2"]))
 
 # %% [markdown]
 # ## The flipped mask and the convolution form (47.1136)-(47.1139)
@@ -163,8 +157,8 @@ print("edge_magnitude == sqrt(Fx^2 + Fy^2):", np.allclose(mag, np.sqrt(Fx**2 + F
 threshold = 0.5 * mag.max()
 edges = mag > threshold
 print(f"threshold {threshold:.2f}: {edges.sum()} edge pixels of {edges.size}")
-show_row([image, Fx, Fy, mag, mag_p, edges],
-         ["image", "Sobel F_x", "Sobel F_y", "Sobel |F|", "Prewitt |F|", "edges"], cmap="gray_r")
+display(image_row([image, Fx, Fy, mag, mag_p, edges],
+         ["image", "Sobel F_x", "Sobel F_y", "Sobel |F|", "Prewitt |F|", "edges"], cmap="gray_r"))
 
 # %% [markdown]
 # The signed responses show direction: $\mathcal F_x$ is positive where intensity grows to

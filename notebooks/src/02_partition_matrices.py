@@ -12,21 +12,16 @@
 
 # %%
 import matplotlib.pyplot as plt
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
 
 import sayedcnn as sc
+from sayedcnn.plots import spy_row
 from sayedcnn import book_examples as book
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.4), "font.size": 8})
-
-
-def show_spy(mats, titles, markersize=3):
-    fig, axes = plt.subplots(1, len(mats), figsize=(2.6 * len(mats), 2.6))
-    for ax, A, title in zip(np.atleast_1d(axes), mats, titles):
-        ax.spy(A, markersize=markersize, aspect="auto")
-        ax.set_title(title, fontsize=8)
-    plt.show()
+set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
 
 
 # %% [markdown]
@@ -137,10 +132,10 @@ print("correlate     =\n", sc.correlate(img, W, stride=2, padding=1))
 
 # %%
 same = sc.sliding_partition(img.shape, 3, stride=1, padding="same")
-show_spy([part.V, sc.patch_indicator(part.V, part.P, part.S),
+display(spy_row([part.V, sc.patch_indicator(part.V, part.P, part.S),
           sc.patch_indicator(same.V, same.P, same.S)],
          [f"V, {part.V.shape[0]}x{part.V.shape[1]}", "(I_P (x) 1_S^T) V, stride 2",
-          f"(I_P (x) 1_S^T) V, 'same', P = {same.P}"])
+          f"(I_P (x) 1_S^T) V, 'same', P = {same.P}"]))
 
 # %% [markdown]
 # ## Partitions that are not windows (Fig. 47.86)
@@ -155,4 +150,4 @@ Vs = [sc.partition_matrix([[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]], 10),  # (47.
       sc.partition_matrix([[0, 5, 9], [3, 1, 7], [8, 2, 4]], 10)]
 for A in Vs:
     print(A.shape, "V @ col{1..10} =", (A @ np.arange(1, 11)).astype(int))
-show_spy(Vs, ["no overlap", "overlapping", "scattered"], markersize=4)
+display(spy_row(Vs, ["no overlap", "overlapping", "scattered"], markersize=4))

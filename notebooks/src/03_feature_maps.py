@@ -12,23 +12,17 @@
 
 # %%
 import matplotlib.pyplot as plt
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
 
 import sayedcnn as sc
+from sayedcnn.plots import image_row
 from sayedcnn.datasets import load_mnist5k
 from sayedcnn.forward import forward_listing
 
 np.set_printoptions(precision=3, suppress=True, linewidth=110)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.2), "font.size": 8})
-
-
-def show_maps(maps, titles, shape, cmap="viridis"):
-    fig, axes = plt.subplots(1, len(maps), figsize=(1.5 * len(maps), 1.8))
-    for ax, m, title in zip(np.atleast_1d(axes), maps, titles):
-        ax.imshow(m if m.ndim == 3 else sc.unvec(m, shape), cmap=cmap)
-        ax.set_title(title, fontsize=8)
-        ax.set_axis_off()
-    plt.show()
+set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
 
 
 # %% [markdown]
@@ -67,7 +61,7 @@ y = np.tanh(H.T @ w - theta * np.ones(part.P))  # (47.1158)
 print("H_n is", H.shape, "; y_n is", y.shape)
 print("H^T w == vec(correlate(I, W)):", np.allclose(H.T @ w, sc.vec(sc.correlate(image, sc.sobel_masks()[0]))))
 print(f"the layer has S + 1 = {part.S + 1} parameters and P(S + 1) = {part.P * (part.S + 1)} connections")
-show_maps([sc.vec(image), H.T @ w, y], ["input", "H^T w", "tanh(H^T w - 0.5)"], image.shape)
+display(image_row([sc.vec(image), H.T @ w, y], ["input", "H^T w", "tanh(H^T w - 0.5)"], image.shape))
 
 # %% [markdown]
 # ## Several feature maps (47.1159)-(47.1161)
@@ -90,7 +84,7 @@ Y = np.tanh(H.T @ params.W_conv[1] - params.Theta_conv[1])  # (47.1161), all d a
 for d, name in enumerate(masks, start=1):
     print(f"d={d} {name:<10} listing == f(H^T w - theta 1):",
           np.allclose(res.y_conv[d, 1], Y[:, d - 1]))
-show_maps([res.y_conv[d, 1] for d in range(1, 5)], list(masks), image.shape)
+display(image_row([res.y_conv[d, 1] for d in range(1, 5)], list(masks), image.shape))
 
 # %% [markdown]
 # ## An RGB-style input (47.1162)-(47.1164)
@@ -116,8 +110,8 @@ for d in (1, 2):
     print(f"map d={d}: listing == f(sum_j H^(j)T w_j - theta(j) 1):",
           np.allclose(res3.y_conv[d, 1], np.maximum(z, 0)))
 print("W_1 is", p3.W_conv[1].shape, "= S_1 D_0 x D_1;  Theta_1 is", p3.Theta_conv[1].shape)
-show_maps([np.clip(rgb.transpose(1, 2, 0), 0, 1), res3.y_conv[1, 1], res3.y_conv[2, 1]],
-          ["3-channel input", "map d=1 (relu)", "map d=2 (relu)"], image.shape)
+display(image_row([np.clip(rgb.transpose(1, 2, 0), 0, 1), res3.y_conv[1, 1], res3.y_conv[2, 1]],
+          ["3-channel input", "map d=1 (relu)", "map d=2 (relu)"], image.shape))
 
 # %% [markdown]
 # ## Parameter savings (47.1165)-(47.1167)

@@ -12,24 +12,18 @@
 
 # %%
 import matplotlib.pyplot as plt
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
 
 import sayedcnn as sc
+from sayedcnn.plots import image_row
 from sayedcnn import book_examples as book
 from sayedcnn.datasets import load_mnist5k
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.2), "font.size": 8})
+set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
 KINDS = ("mean", "max", "l2", "subsample", "correlation")
-
-
-def show_maps(maps, titles, cmap="viridis"):
-    fig, axes = plt.subplots(1, len(maps), figsize=(1.5 * len(maps), 1.8))
-    for ax, m, title in zip(np.atleast_1d(axes), maps, titles):
-        ax.imshow(m, cmap=cmap)
-        ax.set_title(title, fontsize=8)
-        ax.set_axis_off()
-    plt.show()
 
 
 # %% [markdown]
@@ -136,8 +130,8 @@ for kind in KINDS:
                       mask=np.array([[0.4, 0.1], [0.1, 0.4]]) if kind == "correlation" else None)
     pooled[kind] = pool
     print(f"{kind:>11}: P = {pool.P}, P' = {pool.P_out}, largest t = {pool.pool(y).max():.3f}")  # (47.1187)
-show_maps([y_map] + [sc.unvec(p.pool(y), p.out_shape) for p in pooled.values()],
-          ["map y (28x28)"] + [f"{k} (14x14)" for k in KINDS])
+display(image_row([y_map] + [sc.unvec(p.pool(y), p.out_shape) for p in pooled.values()],
+          ["map y (28x28)"] + [f"{k} (14x14)" for k in KINDS]))
 
 # %% [markdown]
 # ## Gradient vectors, Table 47.14 (47.1192)-(47.1196)
@@ -224,5 +218,5 @@ print("== J^T v with J = dt/dy:", np.allclose(x, pool12.jacobian(y12).T @ v3))
 # for $\ell_2$, the top-left entries for subsampling and the mask pattern for correlation.
 
 # %%
-show_maps([sc.unvec(p.permute_sharp(p.upv(p.pool(y), y)), y_map.shape)[4:24, 4:24]
-           for p in pooled.values()], list(KINDS), cmap="magma")
+display(image_row([sc.unvec(p.permute_sharp(p.upv(p.pool(y), y)), y_map.shape)[4:24, 4:24]
+           for p in pooled.values()], list(KINDS), cmap="magma"))

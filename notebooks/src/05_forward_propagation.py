@@ -15,10 +15,12 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
 from IPython.display import Image, display
 
 import sayedcnn as sc
+from sayedcnn.plots import image_row
 from sayedcnn import plots
 from sayedcnn.datasets import load_digits
 from sayedcnn.forward import forward_fused, forward_listing
@@ -26,16 +28,8 @@ from sayedcnn.reference import loops
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.2), "font.size": 8})
+set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
 FIG_DIR = Path(tempfile.mkdtemp())
-
-
-def show_maps(maps, titles, shape, cmap="viridis"):
-    fig, axes = plt.subplots(1, len(maps), figsize=(1.3 * len(maps), 1.6))
-    for ax, m, title in zip(np.atleast_1d(axes), maps, titles):
-        ax.imshow(sc.unvec(m, shape), cmap=cmap)
-        ax.set_title(title, fontsize=8)
-        ax.set_axis_off()
-    plt.show()
 
 
 # %% [markdown]
@@ -95,8 +89,8 @@ for d in range(1, ly1.D + 1):
           f"{np.allclose(ly1.pooling.pool(res.y_conv[d, 1]), res.t_conv[d, 1])}; "
           f"P_1 = {res.z_conv[d, 1].size}, P'_1 = {res.t_conv[d, 1].size}")
 print("t^(1,1) as a 4 x 4 map =\n", sc.unvec(res.t_conv[1, 1], ly1.pooled_shape))
-show_maps([sc.vec(x[0])] + [res.y_conv[d, 1] for d in (1, 2, 3)], ["input"] + [f"y^({d},1)" for d in (1, 2, 3)], (8, 8))
-show_maps([res.t_conv[d, 1] for d in (1, 2, 3)], [f"t^({d},1)" for d in (1, 2, 3)], (4, 4))
+display(image_row([sc.vec(x[0])] + [res.y_conv[d, 1] for d in (1, 2, 3)], ["input"] + [f"y^({d},1)" for d in (1, 2, 3)], (8, 8)))
+display(image_row([res.t_conv[d, 1] for d in (1, 2, 3)], [f"t^({d},1)" for d in (1, 2, 3)], (4, 4)))
 
 # %% [markdown]
 # ## Partitioning the pooled maps for layer 2 (47.1209)-(47.1211), (47.1225)
@@ -131,8 +125,8 @@ for d in range(1, ly2.D + 1):
             - params.Theta_conv[2][j, d - 1] for j in range(ly2.D_in))  # (47.1212)
     print(f"d={d}: z ok {np.allclose(z, res.z_conv[d, 2])}, t = meanpool(tanh z) ok "
           f"{np.allclose(ly2.pooling.pool(np.tanh(z)), res.t_conv[d, 2])}")
-show_maps([res.y_conv[d, 2] for d in range(1, 5)] , [f"y^({d},2)" for d in range(1, 5)], (4, 4))
-show_maps([res.t_conv[d, 2] for d in range(1, 5)], [f"t^({d},2)" for d in range(1, 5)], (2, 2))
+display(image_row([res.y_conv[d, 2] for d in range(1, 5)] , [f"y^({d},2)" for d in range(1, 5)], (4, 4)))
+display(image_row([res.t_conv[d, 2] for d in range(1, 5)], [f"t^({d},2)" for d in range(1, 5)], (2, 2)))
 
 # %% [markdown]
 # ## Connection tables (47.1213)

@@ -15,11 +15,13 @@
 
 # %%
 import matplotlib.pyplot as plt
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
 import scipy.sparse as sp
 import sympy
 
 import sayedcnn as sc
+from sayedcnn.plots import spy_row
 from sayedcnn import book_examples as book
 from sayedcnn import symbolic
 from sayedcnn.datasets import load_digits
@@ -29,14 +31,7 @@ from sayedcnn.training import backward_listing, one_hot
 
 np.set_printoptions(precision=4, suppress=True, linewidth=120)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.4), "font.size": 8})
-
-
-def show_spy(mats, titles):
-    fig, axes = plt.subplots(1, len(mats), figsize=(2.4 * len(mats), 2.4))
-    for ax, A, title in zip(np.atleast_1d(axes), mats, titles):
-        ax.spy(A, markersize=2.5, aspect="auto")
-        ax.set_title(title, fontsize=8)
-    plt.show()
+set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
 
 
 # %% [markdown]
@@ -192,8 +187,8 @@ for d in range(1, ly1.D + 1):
 print(f"V^(d,d',2) is {sens.V[1, 1, 2].shape} = P'_1 x P_2; largest |V - J^T| over 12 pairs: {worst:.1e}")
 b = sens.V[1, 1, 2] @ sens.delta_conv[1, 2]  # (47.1258)
 print("b^(1,1,1) =", b)
-show_spy([V_1, sens.V[1, 1, 2], sc.V_ddc_skeleton(V_1, ly2.P, ly2.S)],
-         ["V_1 (144 x 16)", "V^(1,1,2) (16 x 16)", "skeleton V_1^T (I (x) 1)"])
+display(spy_row([V_1, sens.V[1, 1, 2], sc.V_ddc_skeleton(V_1, ly2.P, ly2.S)],
+         ["V_1 (144 x 16)", "V^(1,1,2) (16 x 16)", "skeleton V_1^T (I (x) 1)"]))
 
 # %% [markdown]
 # ## $\delta_n^{(d,c)}$ for $c < C$ (47.1259)-(47.1262)
@@ -261,8 +256,8 @@ for c in (1, 2):
     dT = -np.kron(np.ones((1, ly.D)), np.ones((ly.D_in, 1)) @ np.ones((1, ly.P))) @ Delta  # (47.1274)
     print(f"c={c}: Delta {Delta.shape}; (47.1271) ok {np.allclose(dW, g1.W_conv[c])}; "
           f"(47.1274) ok {np.allclose(dT, g1.Theta_conv[c])}")
-show_spy([sens.Delta[1], sens.Delta[2], sp.csr_matrix(np.kron(np.ones((1, 4)), res.H_stacked[1]))],
-         ["Delta_(n,1) (192 x 3)", "Delta_(n,2) (64 x 4)", "1^T (x) H_(n,1) (27 x 64)"])
+display(spy_row([sens.Delta[1], sens.Delta[2], sp.csr_matrix(np.kron(np.ones((1, 4)), res.H_stacked[1]))],
+         ["Delta_(n,1) (192 x 3)", "Delta_(n,2) (64 x 4)", "1^T (x) H_(n,1) (27 x 64)"]))
 
 # %% [markdown]
 # ## The whole gradient four ways (47.1275)
