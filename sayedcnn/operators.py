@@ -14,6 +14,7 @@ Indices are 0-based in code; the book's are 1-based.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from math import ceil
 
@@ -471,21 +472,51 @@ def _check_Vc(V_c, P_next, S_next):
 
 def _vddc_plan(V_c, P_next, S_next):
     r"""The structure of :math:`(V_c^T \odot (\dots))(I_{P_{c+1}} \otimes \mathbb
-    1_{S_{c+1}})` (47.1257) that does not depend on :math:`w`: the pattern of :math:`V_c^T`
-    (CSR, sorted), the offset ``s`` of each of its entries, the pattern of the product and
-    where each entry of :math:`V_c^T` lands in it (sum over ``s``, 47.1255)."""
+    1_{S_{c+1}})` (47.1257) that does not depend on :math:`w`.
+
+    Entry :math:`(p'', p)` of the result is :math:`\sum_s [V_c^T]_{p'', pS+s}\, w(s)`: the
+    Hadamard product with :math:`\mathbb 1\mathbb 1^T \otimes w^T` on the pattern of
+    :math:`V_c^T`, then the sums over ``s`` of :math:`I \otimes \mathbb 1_S` (47.1255). The
+    plan holds ``A``, one row per stored entry of the result and one column per ``s``
+    (``A[k, s]`` is the entry of :math:`V_c^T` that meets :math:`w(s)` in entry ``k``, in the
+    order of :math:`V_c^T`'s sorted CSR), so that the stored entries are ``A @ w``; and a CSR
+    ``template`` of the result (the skeleton's pattern, 47.1255) whose index arrays every
+    result shares.
+    """
     VT = V_c.T.tocsr()
     VT.sort_indices()
-    right = sp.kron(sp.identity(P_next, format="csr"), np.ones((S_next, 1)), format="csr")
-    skel = (VT @ right).tocsr()  # the skeleton (47.1255): the pattern of the result
-    skel.sort_indices()
     rows = np.repeat(np.arange(VT.shape[0]), np.diff(VT.indptr))
     cols = VT.indices // S_next  # column p of the result that entry (p'', p S + s) feeds
-    key_skel = np.repeat(np.arange(skel.shape[0]), np.diff(skel.indptr)) * skel.shape[1] \
-        + skel.indices
-    target = np.searchsorted(key_skel, rows * skel.shape[1] + cols)
-    return {"target": target, "data": VT.data.copy(), "s": VT.indices % S_next,
-            "indices": skel.indices.copy(), "indptr": skel.indptr.copy(), "shape": skel.shape}
+    key = rows * P_next + cols  # non-decreasing: rows ascend, sorted indices within a row
+    keys, counts = np.unique(key, return_counts=True)  # the entries of the skeleton (47.1255)
+    A = sp.csr_matrix((VT.data.copy(), VT.indices % S_next,
+                       np.concatenate(([0], np.cumsum(counts)))), shape=(keys.size, S_next))
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(keys // P_next,
+                                                        minlength=VT.shape[0]))))
+    template = sp.csr_matrix((np.zeros(keys.size), keys % P_next, indptr),
+                             shape=(VT.shape[0], P_next))
+    template.has_sorted_indices = True
+    return {"A": A, "template": template}
+
+
+def _vddc_apply(plan, w):
+    r"""The CSR :math:`V^{(d,d',c+1)}` of (47.1257) from its ``plan`` and a checked ``w``: the
+    stored entries are ``A @ w`` and the pattern is the template's (no format checks: it is
+    valid by construction)."""
+    out = copy.copy(plan["template"])  # shares the template's index arrays, like copy=False
+    out.data = plan["A"] @ w  # (47.1257) sum over s of V_c^T entries times w(s)
+    return out
+
+
+def _vddc_plan_for(V_c, P_next, S_next):
+    r"""A plan of :math:`V^{(d,d',c+1)}` (47.1257) for the matrix ``V_c``, validated once, to
+    hand to :func:`V_ddc` through ``plan=`` when the same ``V_c`` serves many masks ``w``
+    (the training listing (47.1275) builds one per pair of maps and sample)."""
+    checked = _check_Vc(V_c, P_next, S_next)
+    plan = dict(_vddc_plan(checked, int(P_next), int(S_next)))
+    plan["source"] = V_c
+    plan["key"] = (V_c.shape, V_c.nnz if sp.issparse(V_c) else None, int(P_next), int(S_next))
+    return plan
 
 
 def _vddc_plan_of(V_c, P_next, S_next):
@@ -515,7 +546,7 @@ def _remember_vddc_plan(V_orig, P_next, S_next, plan):
                                              V_orig.data.copy())
 
 
-def V_ddc(V_c, w, P_next, S_next, literal=False):
+def V_ddc(V_c, w, P_next, S_next, literal=False, plan=None):
     r"""The matrix :math:`V^{(d,d',c+1)}` (``P'_c x P_{c+1}``, CSR) of (47.1257).
 
     .. math::
@@ -539,14 +570,27 @@ def V_ddc(V_c, w, P_next, S_next, literal=False):
         full, exactly as printed; ``False`` (default) evaluates the same Hadamard product
         only on the sparsity pattern of :math:`V_c^T`, where it can be non-zero. Both are
         (47.1257); they agree exactly.
+    plan : dict, optional
+        The structure of (47.1257) for this very ``V_c`` (object), ``P_next`` and
+        ``S_next``, made once by ``_vddc_plan_for``; ``V_c`` is then not re-validated.
+        Without it, the plan is cached on ``V_c`` and checked against its entries on
+        every call. Ignored with ``literal=True``.
 
     Implements (47.1256)-(47.1257).
     """
-    V_in = V_c
-    plan = None if literal else _vddc_plan_of(V_c, P_next, S_next)
-    if plan is None:
-        V_c = _check_Vc(V_c, P_next, S_next)
-    w = as_float_array(w, "w", ndim=1, eq="47.1257")
+    if plan is not None and not literal:
+        if plan.get("source") is not V_c or plan.get("key") != (
+                V_c.shape, V_c.nnz if sp.issparse(V_c) else None, P_next, S_next):
+            raise ValueError(
+                "plan was made for another V_c, P_(c+1) or S_(c+1) (47.1257); make it with "
+                "_vddc_plan_for(V_c, P_next, S_next)")
+    else:
+        V_in = V_c
+        plan = None if literal else _vddc_plan_of(V_c, P_next, S_next)
+        if plan is None:
+            V_c = _check_Vc(V_c, P_next, S_next)
+    if not (type(w) is np.ndarray and w.dtype == np.float64 and w.ndim == 1):
+        w = as_float_array(w, "w", ndim=1, eq="47.1257", finite=False)
     if w.size != S_next:
         raise ValueError(
             f"w must have S_(c+1) = {S_next} entries (47.1257), got {w.size}")
@@ -556,20 +600,11 @@ def V_ddc(V_c, w, P_next, S_next, literal=False):
             plan = _vddc_plan(V_c, P_next, S_next)
             _remember_vddc_plan(V_in, P_next, S_next, plan)
         # Hadamard product on the pattern of V_c^T, then the sums over s of
-        # (I (x) 1_S): one weighted count per entry of the result.
-        data = np.bincount(plan["target"], weights=plan["data"] * w[plan["s"]],
-                           minlength=plan["indices"].size)
-        return sp.csr_matrix((data, plan["indices"], plan["indptr"]), shape=plan["shape"])
+        # (I (x) 1_S): one weighted sum per entry of the result.
+        return _vddc_apply(plan, w)  # (47.1257)
     Pp = V_c.shape[1]
     right = sp.kron(sp.identity(P_next, format="csr"), np.ones((S_next, 1)), format="csr")
-    if literal:
-        ones = sp.csr_matrix(np.ones((Pp, P_next)))
-        kron = sp.kron(ones, sp.csr_matrix(w.reshape(1, -1)), format="csr")  # 1 1^T (x) w^T
-        had = V_c.T.multiply(kron).tocsr()  # V_c^T (.) (...)
-        return (had @ right).tocsr()  # (47.1257)
-    VT = V_c.T.tocsr()
-    VT.sort_indices()
-    # Hadamard product on the pattern: entry (p'', i*S + s) of the Kronecker factor is w[s].
-    had = sp.csr_matrix((VT.data * w[VT.indices % S_next], VT.indices, VT.indptr),
-                        shape=VT.shape)
+    ones = sp.csr_matrix(np.ones((Pp, P_next)))
+    kron = sp.kron(ones, sp.csr_matrix(w.reshape(1, -1)), format="csr")  # 1 1^T (x) w^T
+    had = V_c.T.multiply(kron).tocsr()  # V_c^T (.) (...)
     return (had @ right).tocsr()  # (47.1257)

@@ -411,6 +411,14 @@ class Pooling:
                              f"{np.shape(G)}")
         return (v[:, None] * G)[self._valid]  # (47.1200) col{v(p') g_p'}, region by region
 
+    def _upv(self, v, G):
+        r""":meth:`upv` without its checks, for a float64 vector ``v`` of P' entries computed
+        from checked data and a gradient matrix ``G`` from :meth:`gradient_matrix` (47.1200).
+        Anything else goes through :meth:`upv`; finiteness is the caller's to ensure."""
+        if not (type(v) is np.ndarray and v.dtype == np.float64 and v.shape == (self.P_out,)):
+            return self.upv(v, G=G)
+        return (v[:, None] * G)[self._valid]  # (47.1200) col{v(p') g_p'}, region by region
+
     def permute(self, y):
         r"""``permute(y) = T y`` (47.1202)."""
         y = as_float_array(y, "y", eq="47.1202")
@@ -426,6 +434,15 @@ class Pooling:
         if y_o.ndim not in (1, 2) or y_o.shape[0] != n:
             raise ValueError(f"y_o must have sum|Omega| = {n} rows (47.1204), got shape "
                              f"{y_o.shape}")
+        return self._T_built()[1] @ y_o  # (47.1204)
+
+    def _permute_sharp(self, y_o):
+        r""":meth:`permute_sharp` without its checks, for a float64 vector ``y_o`` of
+        :math:`\sum_{p'} |\Omega_{p'}|` entries (e.g. from :meth:`_upv`) (47.1204).
+        Anything else goes through :meth:`permute_sharp`; finiteness is the caller's."""
+        if not (type(y_o) is np.ndarray and y_o.dtype == np.float64
+                and y_o.shape == self._flat.shape):
+            return self.permute_sharp(y_o)
         return self._T_built()[1] @ y_o  # (47.1204)
 
     def backprop(self, v, y):

@@ -32,7 +32,7 @@ from ._checks import as_float_array, as_positive_int, check_finite
 from .activations import ACTIVATIONS
 from .forward import _interleaved, forward_fused, forward_listing
 from .network import Params
-from .operators import V_ddc
+from .operators import V_ddc, _vddc_plan_for
 
 __all__ = [
     "Sensitivities",
@@ -90,7 +90,8 @@ def boundary_sensitivity(fprime, z, pooling, y, W1_d, delta_2):
     :math:`(d-1)P'_C+1..dP'_C` of :math:`W_1` (47.1220). The listing (47.1275) prints
     :math:`W_1^T`, which has the wrong size (erratum E-1275c)."""
     v = W1_d.T @ delta_2  # (47.1241)
-    return fprime(z) * pooling.permute_sharp(pooling.upv(v, y))  # (47.1245)
+    G = pooling.gradient_matrix(y)  # g_{n,p'}^(d,C) (47.1196)
+    return fprime(z) * pooling._permute_sharp(pooling._upv(v, G))  # (47.1245)
 
 
 def conv_sensitivity(fprime, z, pooling, y, V_list, deltas_next):
@@ -102,7 +103,7 @@ def conv_sensitivity(fprime, z, pooling, y, V_list, deltas_next):
     out = np.zeros_like(z)
     for Vddc, delta in zip(V_list, deltas_next):
         b = Vddc @ delta  # (47.1258)
-        out += fz * pooling.permute_sharp(pooling.upv(b, G=G))  # (47.1262)
+        out += fz * pooling._permute_sharp(pooling._upv(b, G))  # (47.1262)
     return out
 
 
@@ -140,13 +141,16 @@ def backward_listing(net, params, res, gamma, keep_V=False):
     for c in range(C - 1, 0, -1):  # c = C-1, ..., 1
         ly, nxt = net.layers[c - 1], net.layers[c]
         V_c = nxt.partition.V  # P_{c+1} S_{c+1} x P'_c (47.1252)
+        plans = net.__dict__.setdefault("_listing_vddc_plans", {})  # structure of (47.1257)
+        if c + 1 not in plans or plans[c + 1]["source"] is not V_c:
+            plans[c + 1] = _vddc_plan_for(V_c, nxt.P, nxt.S)  # once per architecture
         for d in range(1, ly.D + 1):
             V_list, deltas = [], []
             for d2 in range(1, nxt.D + 1):
                 if not nxt.conn[d - 1, d2 - 1]:
                     continue  # map d does not feed map d' (47.1213): its term is zero
                 w = params.W_conv[c + 1][(d - 1) * nxt.S:d * nxt.S, d2 - 1]  # w_d^(d',c+1)
-                Vddc = V_ddc(V_c, w, nxt.P, nxt.S)  # (47.1257)
+                Vddc = V_ddc(V_c, w, nxt.P, nxt.S, plan=plans[c + 1])  # (47.1257)
                 if keep_V:
                     sens.V[d, d2, c + 1] = Vddc
                 V_list.append(Vddc)
