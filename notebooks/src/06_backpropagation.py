@@ -281,3 +281,36 @@ for (g, k, a), *others in zip(g_listing.items(), g_fused.items(), g_loops.items(
     f, lo, fd = (np.abs(a - b).max() / np.abs(a).max() for _, _, b in others)
     print(f"{g}[{k}]".ljust(14) + f"{f:10.1e}{lo:10.1e}{fd:12.1e}")
 print("largest over all arrays vs finite differences:", f"{diff_fd:.1e}")
+
+# %% [markdown]
+# ## Testing another implementation against the listings (47.1216), (47.1275), (47.1276)
+#
+# `python -m sayedcnn golden --out DIR` writes, for small seeded problems, every array of the
+# forward listing (47.1216), of the training listing (47.1275) and of one step of (47.1276);
+# a copy ships in the package. Any implementation can be checked array by array with
+# `golden.verify_trace(..., compute=...)`, where `compute(net, params, X, Gamma, rho1, rho2,
+# mu)` returns a dict of arrays named as in the trace. Here the other implementation is
+# PyTorch, through the bridge `sayedcnn.interop.torch` (README: "Test your own CNN against
+# the book").
+
+# %%
+from sayedcnn import golden
+
+try:
+    from sayedcnn.interop.torch import golden_arrays, grads_from_torch, to_torch
+except ImportError:
+    golden_arrays = None
+    print("torch is not installed: checking the package's own listings instead")
+
+for report in golden.verify_directory(compute=golden_arrays).values():
+    print(report.summary())
+
+if golden_arrays is not None:
+    tr = golden.load_trace(golden.DATA_DIR / "two_layer_overlap_table.npz")
+    rho1, rho2, mu = tr.settings
+    module = to_torch(tr.net, tr.params)          # an ordinary torch.nn.Module, float64
+    print(module)
+    module.risk(tr.X, tr.Gamma, rho1, rho2).backward()
+    grads = grads_from_torch(tr.net, module)      # back in the book's shapes
+    print("largest |dJ/dW_1 (torch) - dJ/dW_1 (trace)|:",
+          abs(grads.W_conv[1] - tr.arrays["dJ_dW_conv_1"]).max())
