@@ -6,9 +6,10 @@ Two forms of the same computation:
   partition matrices :math:`V` and the pooling functions of Table 47.13, and keeps every
   :math:`H_n^{(d,c)}, z_n^{(d,c)}, y_n^{(d,c)}, t_n^{(d,c)}, H_{n,c}` and the feedforward
   :math:`z_{\ell,n}, y_{\ell,n}`;
-* :func:`forward_fused` runs all samples at once: the patches of every map are gathered with
-  the index form of :math:`V` and each layer's :math:`z` is one matrix product
-  :math:`[H_{n,c-1}^T]_n W_c` (47.1216 summed over ``j`` by stacking, 47.1225).
+* :func:`forward_fused` runs all samples at once: the patches of every map are read as one
+  strided view of the zero-padded maps (the same numbers as :math:`V h`) and each layer's
+  :math:`z` is one matrix product :math:`[H_{n,c-1}^T]_n W_c` (47.1216 summed over ``j`` by
+  stacking, 47.1225).
 
 Quantities are keyed by the book's numbers: ``res.z_conv[d, c]`` is
 :math:`z_n^{(d,c)}` with ``d = 1..D_c``, ``c = 1..C``; ``res.H[d, c]`` is
@@ -228,13 +229,6 @@ def _maps(X):
     return X.transpose(0, 3, 2, 1).reshape(N, rows * cols, D)
 
 
-def _gather_patches(A, index):
-    """Rows of the stacked patch matrices: (N, P, D, S) from maps A (N, M, D), index (P, S)."""
-    N, M, D = A.shape
-    Apad = np.concatenate([A, np.zeros((N, 1, D))], axis=1)  # index -1 reads the zero row
-    return Apad[:, index, :]  # (N, P, S, D): entry [n, p, s, j] = h_{n,p}^(j)(s)
-
-
 def _window_rows(A, part):
     r"""Rows of the stacked patch matrices, ``N P x S D``, from maps ``A`` laid out
     ``(N, cols, rows, D)`` (the column-major vec of each map along axes 1-2).
@@ -273,11 +267,8 @@ def _view(A, shape, strides):
 
 def _patch_rows(A, ly):
     """``N P_c x S_c D_{c-1}`` patch rows of layer ``c`` from maps ``A`` (N, P'_{c-1}, D)."""
-    part = ly.partition
-    if hasattr(part, "pad_before"):  # a sliding partition: one strided view
-        rows, cols = ly.in_shape
-        return _window_rows(A.reshape(A.shape[0], cols, rows, A.shape[2]), part)
-    return _gather_patches(A, part.index).reshape(A.shape[0] * ly.P, ly.S * ly.D_in)
+    rows, cols = ly.in_shape  # every layer's partition is a sliding one: one strided view
+    return _window_rows(A.reshape(A.shape[0], cols, rows, A.shape[2]), ly.partition)
 
 
 def _interleaved(W, S, D_in):
@@ -364,7 +355,7 @@ def _effective_conv_params(ly, params):
 def forward_fused(net, params, X):
     r"""The forward pass (47.1216) for a batch ``X`` (``N x D_0 x rows x cols``) at once.
 
-    Per layer: gather the patches (the index form of :math:`V_{c-1}`), compute
+    Per layer: read the patches as a strided view (the numbers of :math:`V_{c-1} t`), compute
     :math:`z = [H_{n,c-1}^T]_n W_c - \mathbb 1 (\mathbb 1^T \Theta_c)` with one matrix
     product, apply ``f`` and pool; then the feedforward part with samples as rows. Algebraically
     identical to :func:`forward_listing`. Implements (47.1216).
