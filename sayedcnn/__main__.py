@@ -1,7 +1,7 @@
-"""``python -m sayedcnn``: see :mod:`sayedcnn.cli`."""
+"""``python -m sayedcnn``: see :mod:`sayedcnn.app.cli`."""
 
 import sys
 
-from .cli import main
+from .app.cli import main
 
 sys.exit(main())

@@ -11,7 +11,7 @@ maps, the upsampling ``upv`` and ``permute#`` of (47.1200)-(47.1204), and the bl
 \otimes w_d^{(d',c+1)}`), so :math:`V^{(d,d',c+1)}` is never formed, and (47.1271) becomes
 one matrix product per layer.
 
-The print's slips are corrected (see :mod:`sayedcnn.errata`): :math:`W_1^{(d)}` (47.1220)
+The print's slips are corrected (see :mod:`sayedcnn.fidelity.errata`): :math:`W_1^{(d)}` (47.1220)
 in the boundary step, :math:`\mathbb 1_{P'_c}` and :math:`\mathbb 1_{S_{c+1}}` in
 :math:`V^{(d,d',c+1)}`, the :math:`1/N` of :math:`J_{emp}` (47.1229) in the derivatives,
 :math:`\Delta_{n,C}` formed too, and in (47.1276) :math:`\theta_\ell` gains

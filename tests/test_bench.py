@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sayedcnn import bench
-from sayedcnn.cli import main
+from sayedcnn.app import bench
+from sayedcnn.app.cli import main
 from sayedcnn.forward import forward_fused, forward_listing
 
 TINY = dict(workloads=("W1", "W2"), batches=(1, 2), side=12, repeats=2, budget=1e-3,

@@ -1,7 +1,7 @@
 """The numbered equations of section 47.25, (47.1124)-(47.1276), one test per equation group.
 
 Each test is named after the book and states the identity it checks. The equation index
-(:mod:`sayedcnn.equations`) maps every number to the tests here.
+(:mod:`sayedcnn.fidelity.equations`) maps every number to the tests here.
 """
 
 import numpy as np
@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose
 
 from sayedcnn import Conv, Network, Pooling
 from sayedcnn.activations import get_activation
-from sayedcnn.book_examples import (
+from sayedcnn.fidelity.book_examples import (
     LHS_1201,
     PARTITION_1149,
     PRINTED_1149,

@@ -1,4 +1,4 @@
-"""Training that survives interruption (:mod:`sayedcnn.checkpoint`): a checkpoint after
+"""Training that survives interruption (:mod:`sayedcnn.app.checkpoint`): a checkpoint after
 every epoch of (47.1276), Ctrl-C keeps the last complete epoch, and a resumed run equals an
 uninterrupted one with the same seed, bit for bit."""
 
@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-import sayedcnn.checkpoint as ckm
+import sayedcnn.app.checkpoint as ckm
 import sayedcnn.training as training
 from sayedcnn import Conv, Network
-from sayedcnn.checkpoint import (
+from sayedcnn.app.checkpoint import (
     TrainingInterrupted,
     fit_with_checkpoints,
     load_checkpoint,
     save_checkpoint,
 )
-from sayedcnn.cli import main
-from sayedcnn.io import load_params, save_params
+from sayedcnn.app.cli import main
+from sayedcnn.interop.io import load_params, save_params
 
 KW = dict(batch_size=4, mu=0.2, seed=7)
 
@@ -86,7 +86,7 @@ def test_sigint_to_a_training_process_then_resume_equals_uninterrupted(tmp_path)
         # as in a terminal, even when the test run itself was started with SIGINT ignored
         signal.signal(signal.SIGINT, signal.default_int_handler)
         from sayedcnn import Conv, Network
-        from sayedcnn.checkpoint import TrainingInterrupted, fit_with_checkpoints
+        from sayedcnn.app.checkpoint import TrainingInterrupted, fit_with_checkpoints
         net = Network((6, 6), 1, [Conv(2, 3, "same", 1, "relu", ("max", 2))], [5], 3,
                       loss="cross_entropy")
         rng = np.random.default_rng(0)

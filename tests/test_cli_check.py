@@ -8,8 +8,8 @@ from numpy.testing import assert_allclose
 
 import sayedcnn.training as training
 from sayedcnn import Conv, Network
-from sayedcnn.cli import main
-from sayedcnn.commands.check import (
+from sayedcnn.app.cli import main
+from sayedcnn.app.commands.check import (
     four_way,
     random_network,
     rel_diff,

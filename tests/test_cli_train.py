@@ -1,5 +1,5 @@
 """``python -m sayedcnn train`` on tiny settings, its progress bar, its parameter files
-(:mod:`sayedcnn.io`) and the README's API example."""
+(:mod:`sayedcnn.interop.io`) and the README's API example."""
 
 import csv
 import io
@@ -13,10 +13,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import sayedcnn.training as training
 from sayedcnn import Conv, Network, Pooling
-from sayedcnn.cli import main
-from sayedcnn.commands.train import build_network, confusion_matrix
-from sayedcnn.io import load_params, network_from_dict, network_to_dict, save_params
-from sayedcnn.progress import ProgressBar
+from sayedcnn.app.cli import main
+from sayedcnn.app.commands.train import build_network, confusion_matrix
+from sayedcnn.app.progress import ProgressBar
+from sayedcnn.interop.io import load_params, network_from_dict, network_to_dict, save_params
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = ["train", "--dataset", "digits", "--epochs", "1", "--train-size", "96",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sayedcnn.datasets import DigitData, load_digits, load_mnist5k, one_hot, stratified_split
+from sayedcnn.data.datasets import DigitData, load_digits, load_mnist5k, one_hot, stratified_split
 
 SETS = {
     "digits": (load_digits, 1797, (8, 8), 16, 174, 183),

@@ -1,4 +1,4 @@
-"""The equation index (sayedcnn.equations): every number (47.1124)-(47.1276) is there, every
+"""The equation index (sayedcnn.fidelity.equations): every number (47.1124)-(47.1276) is there, every
 function it names exists and cites the number, every test it names exists."""
 
 import ast
@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from sayedcnn import equations, errata
+from sayedcnn.fidelity import equations, errata
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

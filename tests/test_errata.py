@@ -1,4 +1,4 @@
-"""The errata register (sayedcnn.errata): every printed slip fails with numbers, every
+"""The errata register (sayedcnn.fidelity.errata): every printed slip fails with numbers, every
 correction passes, and the rendered ERRATA.md is the register's."""
 
 import pathlib
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sayedcnn import Conv, Network, Pooling, errata
-from sayedcnn.cli import main
+from sayedcnn import Conv, Network, Pooling
+from sayedcnn.app.cli import main
+from sayedcnn.fidelity import errata
 from sayedcnn.forward import forward_listing
 from sayedcnn.operators import correlate, flip_mask, partition_matrix, patch_matrix, unvec, vec
 from sayedcnn.reference.finite_diff import central_differences
@@ -110,7 +111,7 @@ def test_errata_table_and_unknown_id(capsys):
 
 def test_write_renders_the_register(tmp_path):
     """`errata --write PATH` writes render(check_all()); `--write-equations` the index."""
-    from sayedcnn import equations
+    from sayedcnn.fidelity import equations
 
     p, q = tmp_path / "E.md", tmp_path / "Q.md"
     assert main(["errata", "--write", str(p), "--write-equations", str(q)]) == 0
@@ -260,10 +261,10 @@ def test_seed004_full_convolution():
 @pytest.mark.parametrize("note", ["000", "001", "002", "004"])
 def test_seed_modules_list_the_registered_ids(note):
     """A seed module's own list of its note's slips names exactly the register's ids."""
-    mod = pytest.importorskip(f"sayedcnn.seeds.s{note}")
+    mod = pytest.importorskip(f"sayedcnn.fidelity.seeds.s{note}")
     listed = getattr(mod, "ERRATA", None)
     if listed is None:
-        pytest.skip(f"sayedcnn.seeds.s{note} keeps no list of slips")
+        pytest.skip(f"sayedcnn.fidelity.seeds.s{note} keeps no list of slips")
     theirs = {errata.normalize_id(d["id"] if isinstance(d, dict) else d.id) for d in listed}
     ours = {e.id for e in errata.ERRATA if e.source == f"seed{note}"}
     assert theirs == ours

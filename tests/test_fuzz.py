@@ -18,7 +18,7 @@ from numpy.testing import assert_array_equal
 
 import sayedcnn as sc
 from sayedcnn import Conv, Network, Pooling
-from sayedcnn.io import load_params, save_params
+from sayedcnn.interop.io import load_params, save_params
 
 FUZZ = settings(max_examples=30, derandomize=True, deadline=None)
 DOCUMENTED = (ValueError, TypeError)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sayedcnn import golden
-from sayedcnn.cli import main
+from sayedcnn.app.cli import main
 from sayedcnn.forward import forward_fused
+from sayedcnn.interop import golden
 from sayedcnn.training import gradients_fused
 
 NAMES = [p.name for p in golden.PROBLEMS]
@@ -100,8 +100,10 @@ def test_problems_cover_the_required_cases():
     assert losses == {"quadratic", "cross_entropy"}
 
 
-def test_write_traces_reproduces_the_shipped_copy_bit_for_bit(tmp_path, shipped):
-    """A fresh write of two problems equals the shipped files exactly; the index lists only
+def test_write_traces_reproduces_the_shipped_copy(tmp_path, shipped):
+    """A fresh write of two problems equals the shipped files to a few rounding steps (the
+    shipped copy was written on another CPU and BLAS, so bit-for-bit equality is not a
+    property of the code); integer structure arrays equal exactly. The index lists only
     those two."""
     pick = ["two_layer_overlap_table", "seed000_hand_note"]
     paths = golden.write_traces(tmp_path, pick)
@@ -110,8 +112,25 @@ def test_write_traces_reproduces_the_shipped_copy_bit_for_bit(tmp_path, shipped)
     assert list(fresh) == pick
     for name in pick:
         assert fresh[name].meta == shipped[name].meta
+        assert sorted(fresh[name].arrays) == sorted(shipped[name].arrays)
         for k, a in shipped[name].arrays.items():
-            assert_array_equal(fresh[name].arrays[k], a, err_msg=k)
+            b = fresh[name].arrays[k]
+            assert b.shape == a.shape and b.dtype == a.dtype, k
+            if np.issubdtype(a.dtype, np.floating):
+                # 1e-15 relative to the array's largest entry: a few ulps, NaN never equal
+                assert_allclose(b, a, rtol=0, atol=1e-15 * max(np.max(np.abs(a), initial=0), 1e-300),
+                                err_msg=k)
+            else:
+                assert_array_equal(b, a, err_msg=k)
+
+
+def test_write_traces_is_bit_for_bit_repeatable_within_one_run(tmp_path):
+    """Two writes in the same process (same CPU, same BLAS) agree bit for bit."""
+    pick = ["two_layer_overlap_table"]
+    first = golden.load_traces(golden.write_traces(tmp_path / "a", pick)[0].parent)
+    second = golden.load_traces(golden.write_traces(tmp_path / "b", pick)[0].parent)
+    for k, a in first[pick[0]].arrays.items():
+        assert_array_equal(second[pick[0]].arrays[k], a, err_msg=k)
 
 
 # ---------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 torch = pytest.importorskip("torch")
 
-from sayedcnn import Conv, Network, Params, golden  # noqa: E402
+from sayedcnn import Conv, Network, Params  # noqa: E402
+from sayedcnn.interop import golden  # noqa: E402
 from sayedcnn.interop.torch import (  # noqa: E402
     BookCNN,
     Layout,

@@ -1,4 +1,4 @@
-"""Parameter files (:mod:`sayedcnn.io`): round trips of the book-shaped parameters
+"""Parameter files (:mod:`sayedcnn.interop.io`): round trips of the book-shaped parameters
 (47.1221g-h, 47.1224a-b) with the architecture, a format version, atomic writes, and clear
 errors for truncated, corrupted and foreign files."""
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-import sayedcnn.io as sio
+import sayedcnn.interop.io as sio
 from sayedcnn import Conv, Network, Pooling
-from sayedcnn.io import FORMAT, FORMAT_VERSION, load_params, network_to_dict, save_params
+from sayedcnn.interop.io import FORMAT, FORMAT_VERSION, load_params, network_to_dict, save_params
 
 
 def _nets():

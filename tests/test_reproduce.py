@@ -5,11 +5,11 @@ import importlib
 
 import pytest
 
-from sayedcnn import errata
-from sayedcnn.book_examples import chapter_examples
-from sayedcnn.cli import main
-from sayedcnn.commands import reproduce
-from sayedcnn.examples import Example
+from sayedcnn.app.cli import main
+from sayedcnn.app.commands import reproduce
+from sayedcnn.fidelity import errata
+from sayedcnn.fidelity.book_examples import chapter_examples
+from sayedcnn.fidelity.examples import Example
 
 REQUIRED = ["47.1149", "47.1151", "47.1153", "47.1166", "47.1201", "47.1203", "47.1240",
             "47.1251", "47.1252", "47.1253", "47.1254", "47.1255", "47.1256", "47.1259"]
@@ -35,7 +35,7 @@ def test_required_examples_are_present():
 @pytest.mark.parametrize("name", reproduce.SEED_MODULES)
 def test_seed_examples_reproduce(name):
     """The seed notes' examples agree with their prints or differ by a registered erratum."""
-    mod = pytest.importorskip(f"sayedcnn.seeds.{name}")
+    mod = pytest.importorskip(f"sayedcnn.fidelity.seeds.{name}")
     examples = mod.examples()
     assert examples
     for ex in examples:
@@ -97,7 +97,7 @@ def test_missing_seed_module_is_skipped_with_a_note(monkeypatch):
     monkeypatch.setattr(reproduce, "SEED_MODULES", ("s000",))
 
     def broken(name, *a):
-        if name == "sayedcnn.seeds.s000":
+        if name == "sayedcnn.fidelity.seeds.s000":
             raise RuntimeError("broken")
         return real(name, *a)
 

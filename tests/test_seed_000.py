@@ -6,10 +6,10 @@ from numpy.testing import assert_allclose
 
 from sayedcnn import commutation_matrix, unvec, vec
 from sayedcnn.activations import get_activation
+from sayedcnn.fidelity.seeds import s000
 from sayedcnn.forward import forward_listing
 from sayedcnn.reference.finite_diff import numerical_gradient
 from sayedcnn.reference.image import correlate_valid
-from sayedcnn.seeds import s000
 from sayedcnn.training import backward_listing, one_hot
 
 

@@ -4,6 +4,7 @@ import numpy as np
 from numpy.testing import assert_allclose
 
 from sayedcnn import V_ddc, commutation_matrix, sliding_partition, unvec, vec
+from sayedcnn.fidelity.seeds import s001
 from sayedcnn.forward import forward_listing
 from sayedcnn.reference.image import (
     correlate_valid,
@@ -11,7 +12,6 @@ from sayedcnn.reference.image import (
     full_convolution,
     im2col_rowmajor,
 )
-from sayedcnn.seeds import s001
 from sayedcnn.training import backward_listing
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sayedcnn.datasets import load_mnist5k
+from sayedcnn.data.datasets import load_mnist5k
+from sayedcnn.fidelity.seeds import s002
 from sayedcnn.reference.image import nielsen_forward
-from sayedcnn.seeds import s002
 from sayedcnn.training import accuracy, one_hot
 
 

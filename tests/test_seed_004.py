@@ -5,6 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from sayedcnn import Conv, Network, correlate, flip_mask, reversal_matrix, unvec
+from sayedcnn.fidelity.seeds import s004
 from sayedcnn.reference.finite_diff import central_differences
 from sayedcnn.reference.image import (
     convolve_valid,
@@ -14,7 +15,6 @@ from sayedcnn.reference.image import (
     sum_pool,
     upsample,
 )
-from sayedcnn.seeds import s004
 
 
 def test_seed004_s2_c3_table_as_stated():

@@ -1,4 +1,4 @@
-"""Symbolic reproduction (sayedcnn.symbolic, optional sympy): (47.1251)/(47.1256) with w1, w2
+"""Symbolic reproduction (sayedcnn.fidelity.symbolic, optional sympy): (47.1251)/(47.1256) with w1, w2
 as symbols, (47.1240)/(47.1259) with symbolic sensitivities, entry by entry."""
 
 import numpy as np
@@ -7,9 +7,9 @@ from numpy.testing import assert_allclose
 
 sympy = pytest.importorskip("sympy")
 
-from sayedcnn import symbolic  # noqa: E402
-from sayedcnn.book_examples import PRINTED_1259_DT  # noqa: E402
-from sayedcnn.errata import demo_network  # noqa: E402
+from sayedcnn.fidelity import symbolic  # noqa: E402
+from sayedcnn.fidelity.book_examples import PRINTED_1259_DT  # noqa: E402
+from sayedcnn.fidelity.errata import demo_network  # noqa: E402
 from sayedcnn.operators import V_ddc  # noqa: E402
 
 

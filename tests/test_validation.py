@@ -12,7 +12,8 @@ import scipy.sparse as sp
 
 import sayedcnn as sc
 from sayedcnn import Conv, Network, Params, Pooling, training
-from sayedcnn.cli import main
+from sayedcnn.app.cli import main
+from sayedcnn.data import datasets
 
 NAN, INF = np.nan, np.inf
 
@@ -561,16 +562,16 @@ def test_one_hot_rejects_an_empty_class_set():
 
 
 @pytest.mark.parametrize("call, exc, match", [
-    (lambda: sc.datasets.load_digits(split="yes"), TypeError, r"split must be True or False"),
-    (lambda: sc.datasets.load_digits(seed=-1), ValueError, r"seed must be a non-negative"),
-    (lambda: sc.datasets.load_digits(test_fraction=1.5), ValueError,
+    (lambda: datasets.load_digits(split="yes"), TypeError, r"split must be True or False"),
+    (lambda: datasets.load_digits(seed=-1), ValueError, r"seed must be a non-negative"),
+    (lambda: datasets.load_digits(test_fraction=1.5), ValueError,
      r"test_fraction must lie in the open interval \(0, 1\)"),
-    (lambda: sc.datasets.load_digits(n_test=0), ValueError, r"n_test must lie in 1\.\.1796"),
-    (lambda: sc.datasets.load_mnist5k(seed="0"), TypeError, r"seed must be a non-negative"),
+    (lambda: datasets.load_digits(n_test=0), ValueError, r"n_test must lie in 1\.\.1796"),
+    (lambda: datasets.load_mnist5k(seed="0"), TypeError, r"seed must be a non-negative"),
 ], ids=["digits-split", "digits-seed", "digits-fraction", "digits-n-test", "mnist-seed"])
 def test_loaders_reject_bad_arguments(call, exc, match):
     """The data loaders name the bad argument and its allowed range."""
-    import sayedcnn.datasets  # noqa: F401
+    import sayedcnn.data.datasets  # noqa: F401
 
     with pytest.raises(exc, match=match):
         call()

@@ -16,13 +16,13 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
 
 import sayedcnn as sc
-from sayedcnn.plots import image_row
-from sayedcnn.datasets import load_mnist5k
+from sayedcnn.app.plots import image_row
+from sayedcnn.data.datasets import load_mnist5k
 
 np.set_printoptions(precision=3, suppress=True, linewidth=110)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (7, 2.4), "font.size": 8,
                      "image.cmap": "gray_r"})
-set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
+set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 
 
 # %% [markdown]
@@ -83,7 +83,7 @@ print("F is", F.shape, "like the image; with stride 2:", sc.correlate(image, W_m
 # $\mathcal W(k,\ell) = \frac{1}{\sqrt{2\pi}\,\sigma^2}e^{-(k^2+\ell^2)/(2\sigma^2)}$,
 # $k,\ell = -K..K$. The constant is kept as printed; correlating with it smooths the image.
 # A two-dimensional Gaussian is normalised by $2\pi\sigma^2$, so the printed mask sums to
-# about $\sqrt{2\pi}$ rather than 1 (erratum E-1135 of `sayedcnn.errata`, notebook 9);
+# about $\sqrt{2\pi}$ rather than 1 (erratum E-1135 of `sayedcnn.fidelity.errata`, notebook 9);
 # `normalize=True` rescales it.
 
 # %%

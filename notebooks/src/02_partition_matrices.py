@@ -16,12 +16,12 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
 
 import sayedcnn as sc
-from sayedcnn.plots import spy_row
-from sayedcnn import book_examples as book
+from sayedcnn.app.plots import spy_row
+from sayedcnn.fidelity import book_examples as book
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.4), "font.size": 8})
-set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
+set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 
 
 # %% [markdown]
@@ -46,7 +46,7 @@ print("unvec(h) == I:", np.array_equal(sc.unvec(sc.vec(I), (3, 4)), I))
 # reads $\{3, 6, 1\}$ and $h_4$ reads $\{2, 4, 1\}$ (1-based). The partition matrix $V$
 # ($PS \times M = 12 \times 6$) has the basis row $e_k^T$ for every index read, in order,
 # so that $V\,\mathrm{col}\{1, \dots, 6\}$ lists the indices (47.1149). The printed numbers
-# are kept in `sayedcnn.book_examples`. (The label under the printed brace says
+# are kept in `sayedcnn.fidelity.book_examples`. (The label under the printed brace says
 # $P \times M$; the matrix is $PS \times M$, erratum E-1149.)
 
 # %%

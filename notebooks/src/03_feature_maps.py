@@ -16,13 +16,13 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
 
 import sayedcnn as sc
-from sayedcnn.plots import image_row
-from sayedcnn.datasets import load_mnist5k
+from sayedcnn.app.plots import image_row
+from sayedcnn.data.datasets import load_mnist5k
 from sayedcnn.forward import forward_listing
 
 np.set_printoptions(precision=3, suppress=True, linewidth=110)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.2), "font.size": 8})
-set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
+set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 
 
 # %% [markdown]
@@ -143,7 +143,7 @@ print("the print's count, 30 x (9 + 1) =", 30 * (9 + 1), "(47.1166)")
 # $(2K+1)^2 = 81$ entries, so each unit has $(2K+1)^2 + 1 = 82$ coefficients, not $2K+2$,
 # and the layer has $30 \times 82 = 2460$ parameters. Either way the saving over the
 # $30 \times 4096$ units of a fully connected layer with $M+1 = 4097$ weights each is huge,
-# as the last line shows. The register of `sayedcnn.errata` lists this as E-1166.
+# as the last line shows. The register of `sayedcnn.fidelity.errata` lists this as E-1166.
 
 # %%
 print("9x9 masks:", 30 * (9**2 + 1), "parameters for", 30 * 4096, "units; (47.1166)")

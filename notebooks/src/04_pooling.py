@@ -16,13 +16,13 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
 
 import sayedcnn as sc
-from sayedcnn.plots import image_row
-from sayedcnn import book_examples as book
-from sayedcnn.datasets import load_mnist5k
+from sayedcnn.app.plots import image_row
+from sayedcnn.fidelity import book_examples as book
+from sayedcnn.data.datasets import load_mnist5k
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.2), "font.size": 8})
-set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
+set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 KINDS = ("mean", "max", "l2", "subsample", "correlation")
 
 

@@ -20,15 +20,15 @@ import numpy as np
 from IPython.display import Image, display
 
 import sayedcnn as sc
-from sayedcnn.plots import image_row
-from sayedcnn import plots
-from sayedcnn.datasets import load_digits
+from sayedcnn.app.plots import image_row
+from sayedcnn.app import plots
+from sayedcnn.data.datasets import load_digits
 from sayedcnn.forward import forward_fused, forward_listing
 from sayedcnn.reference import loops
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.2), "font.size": 8})
-set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
+set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 FIG_DIR = Path(tempfile.mkdtemp())
 
 
@@ -192,7 +192,7 @@ print("output y = y_L =", res.output, "; largest at", int(np.argmax(res.output))
 # %% [markdown]
 # ## Every feature map at once, and three ways to the same output (47.1216)
 #
-# The package's figure of the listing's maps $y^{(d,c)}$ and output (`sayedcnn.plots`), and
+# The package's figure of the listing's maps $y^{(d,c)}$ and output (`sayedcnn.app.plots`), and
 # the output of (47.1216) computed three ways: the listing map by map, the fused batched
 # path used for training, and scalar loops over the index equations (`sayedcnn.reference`).
 # The parameters are untrained, so the output is not yet a prediction.

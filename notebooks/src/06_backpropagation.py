@@ -21,17 +21,17 @@ import scipy.sparse as sp
 import sympy
 
 import sayedcnn as sc
-from sayedcnn.plots import spy_row
-from sayedcnn import book_examples as book
-from sayedcnn import symbolic
-from sayedcnn.datasets import load_digits
+from sayedcnn.app.plots import spy_row
+from sayedcnn.fidelity import book_examples as book
+from sayedcnn.fidelity import symbolic
+from sayedcnn.data.datasets import load_digits
 from sayedcnn.forward import forward_listing
 from sayedcnn.reference import finite_diff, loops
 from sayedcnn.training import backward_listing, one_hot
 
 np.set_printoptions(precision=4, suppress=True, linewidth=120)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.4), "font.size": 8})
-set_matplotlib_formats("png")  # figures returned by sayedcnn.plots show inline
+set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 
 
 # %% [markdown]
@@ -113,7 +113,7 @@ for d in range(1, last.D + 1):
 # %% [markdown]
 # The book spells (47.1245) out row by row in (47.1240) for the regions of Fig. 47.95. With
 # symbols for $f'$, $\delta_{2,n}$, $W_1^{(d)}$ and the pooling derivatives,
-# `sayedcnn.symbolic` forms $f'\odot\mathrm{permute}^\#(\mathrm{upv}(v))$ and compares it
+# `sayedcnn.fidelity.symbolic` forms $f'\odot\mathrm{permute}^\#(\mathrm{upv}(v))$ and compares it
 # with the printed rows: they agree (the first four rows are shown).
 
 # %%
@@ -294,7 +294,7 @@ print("largest over all arrays vs finite differences:", f"{diff_fd:.1e}")
 # the book").
 
 # %%
-from sayedcnn import golden
+from sayedcnn.interop import golden
 
 try:
     from sayedcnn.interop.torch import golden_arrays, grads_from_torch, to_torch

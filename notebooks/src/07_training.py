@@ -19,8 +19,8 @@ import numpy as np
 from IPython.display import Image, display
 
 import sayedcnn as sc
-from sayedcnn import plots
-from sayedcnn.datasets import load_digits
+from sayedcnn.app import plots
+from sayedcnn.data.datasets import load_digits
 from sayedcnn.training import accuracy, one_hot, sgd_step_listing
 
 np.set_printoptions(precision=4, suppress=True, linewidth=120)
@@ -108,7 +108,7 @@ for e, loss, tr, te in zip(history["epoch"], history["loss"], history["train_acc
 # ## Learning curves (47.1229)
 #
 # The data term of $J_{emp}$ (47.1229) per mini-batch (grey) and per epoch, and the
-# accuracy on the training and test digits (`sayedcnn.plots`).
+# accuracy on the training and test digits (`sayedcnn.app.plots`).
 
 # %%
 display(Image(filename=plots.learning_curves(history, FIG_DIR / "curves.png", batch_trace=batch_trace,

@@ -8,7 +8,7 @@
 # overlapping max pooling (seed 000), a lecture on im2col matrices and RGB filters
 # (seed 001), a Nielsen-style index derivation BP1-BP4 (seed 002) and notes on a LeNet-style
 # network with connection tables, trainable average pooling and rotated kernels (seed 004).
-# `sayedcnn.seeds` rebuilds each note's objects from the book's operators of section 47.25
+# `sayedcnn.fidelity.seeds` rebuilds each note's objects from the book's operators of section 47.25
 # (partition matrices, $T$, upv, $V^{(d,d',c+1)}$) and lists its printed numbers beside the
 # computed ones (`examples()`). A record whose print is wrong carries the id of its erratum
 # and counts as reproduced when the print and the corrected value differ.
@@ -17,7 +17,7 @@
 import numpy as np
 
 import sayedcnn as sc
-from sayedcnn.seeds import s000, s001, s002, s004
+from sayedcnn.fidelity.seeds import s000, s001, s002, s004
 
 np.set_printoptions(precision=4, suppress=True, linewidth=120)
 

@@ -6,7 +6,7 @@
 #
 # Working through section 47.25 with code exposes a number of printed slips: sizes that do
 # not match, an index that points at the wrong quantity, a sign, a constant, a missing
-# $1/N$. `sayedcnn.errata` keeps the register: for each slip the equation, the printed and
+# $1/N$. `sayedcnn.fidelity.errata` keeps the register: for each slip the equation, the printed and
 # the corrected form, a one-line reason, and a demonstration that computes with the package
 # and shows the printed form failing (a size error, a matrix that does not reproduce, a
 # gradient that disagrees with finite differences, a risk that rises) while the corrected
@@ -17,8 +17,8 @@
 import numpy as np
 from IPython.display import display
 
-from sayedcnn import book_examples, errata, symbolic
-from sayedcnn.seeds import s000, s001, s002, s004
+from sayedcnn.fidelity import book_examples, errata, symbolic
+from sayedcnn.fidelity.seeds import s000, s001, s002, s004
 
 np.set_printoptions(precision=4, suppress=True, linewidth=120)
 results = dict((e.id, d) for e, d in errata.check_all())  # every demonstration, run once

@@ -4,7 +4,7 @@ r"""The book's network as a ``torch.nn.Module``, and back (the ``torch`` extra).
 shapes into a :class:`BookCNN` module that computes the same function with PyTorch's own
 layers; :func:`params_from_torch` and :func:`grads_from_torch` bring parameters and
 ``.grad`` arrays back to the book's shapes; :func:`golden_arrays` computes the arrays of a
-golden trace (:mod:`sayedcnn.golden`) with the module, so that PyTorch can be tested against
+golden trace (:mod:`sayedcnn.interop.golden`) with the module, so that PyTorch can be tested against
 the book and the book against PyTorch.
 
 Every change of layout sits in one adapter, :class:`Layout`, whose methods check the shapes
@@ -469,14 +469,14 @@ def grads_from_torch(net, module):
 
 
 def golden_arrays(net, params, X, Gamma, rho1=0.0, rho2=0.0, mu=0.1):
-    r"""The arrays of a golden trace (:func:`sayedcnn.golden.array_specs`) computed with
+    r"""The arrays of a golden trace (:func:`sayedcnn.interop.golden.array_specs`) computed with
     torch: the intermediates of (47.1216) (patches by ``F.unfold``), :math:`Q_n` and
     :math:`J_{emp}` (47.1229), the sensitivities :math:`\delta = \partial Q_n/\partial z` by
     autograd and :math:`\Delta_{n,c}` (47.1270) from them, the derivatives of
     :math:`J_{emp}`, and the parameters after one step of (47.1276) on the first sample.
     (:math:`V^{(d,d',c+1)}` (47.1257) is the book's own construction and is not produced.)
 
-    Its signature is the ``compute`` of :func:`sayedcnn.golden.verify_trace`.
+    Its signature is the ``compute`` of :func:`sayedcnn.interop.golden.verify_trace`.
     """
     params = net.check_params(params)
     X = net.check_images(X)

@@ -1,6 +1,6 @@
 r"""Image-domain reference forms of the seed notes: sliding sums, rotated masks, im2col, BP1-BP4.
 
-These are the independent side of the seed reproductions (:mod:`sayedcnn.seeds`). They are
+These are the independent side of the seed reproductions (:mod:`sayedcnn.fidelity.seeds`). They are
 written from the notes' own index formulas with plain numpy and never touch the book's
 matrices: this module imports nothing from :mod:`sayedcnn.operators`, :mod:`sayedcnn.pooling`,
 :mod:`sayedcnn.forward` or :mod:`sayedcnn.training`, so agreement with them is evidence.

@@ -36,9 +36,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..examples import Example
-from ..network import Conv, Network
-from ..operators import (
+from ...network import Conv, Network
+from ...operators import (
     V_ddc,
     commutation_matrix,
     patch_matrix,
@@ -46,6 +45,7 @@ from ..operators import (
     unvec,
     vec,
 )
+from ..examples import Example
 
 __all__ = [
     "MXIM_PRINTED_ROWS",
@@ -199,7 +199,7 @@ def train(n_train=600, n_test=600, epochs=10, mu=0.1, batch_size=20, rho=1e-4, s
     r"""Mini-batch gradient descent on cross-entropy + L2 (the lecture's set-up; the book's
     (47.1229) with :math:`\rho_1 = \rho_2 = ` ``rho``) on :func:`rgb_shapes`.
     Returns ``(params, history, test_accuracy)``."""
-    from ..training import accuracy
+    from ...training import accuracy
 
     net = network()
     X, y = rgb_shapes(n_train, seed=seed)
@@ -217,8 +217,8 @@ def train(n_train=600, n_test=600, epochs=10, mu=0.1, batch_size=20, rho=1e-4, s
 
 def _state(seed=0):
     """One RGB image through the one-layer network, with the book's sensitivities."""
-    from ..forward import forward_listing
-    from ..training import backward_listing
+    from ...forward import forward_listing
+    from ...training import backward_listing
 
     net = network(shape=(6, 6), n_filters=3)
     params = net.init(seed=seed, bias_scale=0.1)
@@ -254,7 +254,7 @@ def demo_E_S001b():
     filter :math:`F_i` is ``f x f x 3``: its slice ``j`` is :math:`X_j * G_i`; the three
     slices are stacked, not added. Returns ``(printed, corrected)``: the ``f x f`` sum and the
     ``3 x f x f`` stack (which equals the book's (47.1269))."""
-    from ..reference.image import correlate_valid
+    from ...reference.image import correlate_valid
 
     net, params, x, res, sens = _state()
     ly = net.layers[0]

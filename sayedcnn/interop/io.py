@@ -31,8 +31,8 @@ import zlib
 
 import numpy as np
 
-from .activations import ACTIVATIONS
-from .network import Conv, Network, Params
+from ..activations import ACTIVATIONS
+from ..network import Conv, Network, Params
 
 __all__ = ["network_to_dict", "network_from_dict", "save_params", "load_params",
            "FORMAT", "FORMAT_VERSION"]

@@ -19,7 +19,7 @@ A trace holds, for one small network and a batch of ``N`` images,
 Each trace is one ``.npz`` file (read with ``allow_pickle=False``; the network description
 and the problem's settings are JSON strings in 0-d string arrays), and a directory of traces
 has one ``index.json`` that names every array by the book's symbol and equation and states
-the conventions (:data:`CONVENTIONS`). A copy ships in ``sayedcnn/golden_data/``; the tests
+the conventions (:data:`CONVENTIONS`). A copy ships in ``sayedcnn/interop/golden_data/``; the tests
 check that the package still reproduces it, so the traces double as regression fixtures.
 
 :func:`write_traces` writes a directory, :func:`load_trace` reads one file,
@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..network import Network, Params
 from .io import network_from_dict, network_to_dict
-from .network import Network, Params
 
 __all__ = [
     "FORMAT",
@@ -130,7 +130,7 @@ CONVENTIONS = {
         "'mu mu' is mu (E-1276b). A mini-batch step is params - mu * dJ_d*."),
     "files": (
         "One .npz per problem, read with numpy.load(path, allow_pickle=False); 'network' "
-        "(the architecture as JSON, sayedcnn.io.network_to_dict) and 'meta' (name, seed, "
+        "(the architecture as JSON, sayedcnn.interop.io.network_to_dict) and 'meta' (name, seed, "
         "N, rho1, rho2, mu) are JSON strings in 0-d string arrays. float64 throughout; "
         "index arrays are int64 and tables int8."),
 }
@@ -144,7 +144,7 @@ CONVENTIONS = {
 @dataclass(frozen=True)
 class Problem:
     r"""A small seeded problem: a network description (the dict of
-    :func:`sayedcnn.io.network_to_dict`), the batch size ``N``, the seed of its data and
+    :func:`sayedcnn.interop.io.network_to_dict`), the batch size ``N``, the seed of its data and
     parameters, the regularisers :math:`\rho_1, \rho_2` (47.1229) and the step size
     :math:`\mu` (47.1276)."""
 
@@ -412,8 +412,8 @@ def compute_trace(net, params, X, Gamma, rho1=0.0, rho2=0.0, mu=0.1):
     ``risk``, ``sensitivity``, ``gradient``, ``step``). This is the default ``compute`` of
     :func:`verify_trace`; any function with this signature can take its place.
     """
-    from .forward import forward_listing
-    from .training import backward_listing, gradients_listing, risk, sgd_step_listing
+    from ..forward import forward_listing
+    from ..training import backward_listing, gradients_listing, risk, sgd_step_listing
 
     params = net.check_params(params)
     X = net.check_images(X)
@@ -526,7 +526,7 @@ def write_traces(out_dir, problems=None):
         raise ValueError(f"problem names must be unique, got {names}")
     out_dir = Path(os.fspath(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
-    from . import __version__
+    from .. import __version__
 
     index = {"format": FORMAT, "version": FORMAT_VERSION, "package_version": __version__,
              "source": "A. H. Sayed, Inference and Learning from Data, section 47.25: the "

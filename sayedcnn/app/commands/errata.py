@@ -1,4 +1,4 @@
-r"""``python -m sayedcnn errata``: the register of printed slips (:mod:`sayedcnn.errata`).
+r"""``python -m sayedcnn errata``: the register of printed slips (:mod:`sayedcnn.fidelity.errata`).
 
 * no option: the register as a table (id, equation, kind, reason);
 * ``--check``: run every erratum's demonstration and report the numbers; the exit status is
@@ -7,7 +7,7 @@ r"""``python -m sayedcnn errata``: the register of printed slips (:mod:`sayedcnn
 * ``--notation``: also list the slips that change no meaning, and the candidates checked and
   found right;
 * ``--write ERRATA.md``: render the register, with the demonstrations' numbers, to a file;
-* ``--write-equations EQUATIONS.md``: render the equation index (:mod:`sayedcnn.equations`).
+* ``--write-equations EQUATIONS.md``: render the equation index (:mod:`sayedcnn.fidelity.equations`).
 
 ``ID`` arguments restrict the output to those errata (``E-1257``, ``E-S004a`` or
 ``S004-a``).
@@ -49,8 +49,8 @@ def _wrap(label, text):
 
 
 def run(args):
-    from .. import equations
-    from .. import errata as reg
+    from ...fidelity import equations
+    from ...fidelity import errata as reg
 
     try:
         chosen = [reg.by_id(i) for i in args.ids] if args.ids else list(reg.ERRATA)

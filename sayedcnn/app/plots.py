@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .operators import unvec
+from ..operators import unvec
 
 __all__ = ["have_matplotlib", "learning_curves", "layer1_masks", "feature_maps", "image_row",
            "spy_row"]
@@ -111,7 +111,7 @@ def feature_maps(net, params, x, path, label=None, max_maps=16, dpi=80):
     :math:`y^{(d,c)} = f(z^{(d,c)})` (before pooling), then the output :math:`y_L`.
     Written to ``path``; returns ``path``.
     """
-    from .forward import forward_listing
+    from ..forward import forward_listing
 
     x = net.check_images(x)[0]
     res = forward_listing(net, params, x)

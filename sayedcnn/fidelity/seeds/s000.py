@@ -36,10 +36,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...network import Conv, Network
+from ...operators import commutation_matrix, unvec, vec
+from ...pooling import Pooling
 from ..examples import Example
-from ..network import Conv, Network
-from ..operators import commutation_matrix, unvec, vec
-from ..pooling import Pooling
 
 __all__ = [
     "V_PRINTED",
@@ -196,7 +196,7 @@ def note_backward(net, params, x, gamma):
     of the book's :math:`\|\gamma - y\|^2`. Returns a dict of ``delta_L``, ``delta_pool``,
     ``delta_conv`` (row-major vectors) and ``grad_mask`` (2 x 2).
     """
-    from ..forward import forward_listing
+    from ...forward import forward_listing
 
     res = forward_listing(net, params, np.asarray(x, dtype=float))
     ly = net.layers[0]
@@ -226,7 +226,7 @@ def train(n_train=400, n_test=400, epochs=20, mu=1.0, batch_size=8, seed=0):
 
     Returns ``(params, history, test_accuracy)``.
     """
-    from ..training import accuracy
+    from ...training import accuracy
 
     net = network()
     X, y = bars(n_train, seed=seed)
@@ -244,8 +244,8 @@ def train(n_train=400, n_test=400, epochs=20, mu=1.0, batch_size=8, seed=0):
 
 def _example_state(seed=0):
     """A random image and parameters of the note's network, with its book sensitivities."""
-    from ..forward import forward_listing
-    from ..training import backward_listing
+    from ...forward import forward_listing
+    from ...training import backward_listing
 
     net = network()
     params = net.init(seed=seed, bias_scale=0.3)

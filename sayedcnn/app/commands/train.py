@@ -9,12 +9,12 @@ The run, in order:
    book's index equations, and finite differences on a random sample of entries; print the
    largest relative difference (and stop with exit status 1 if they disagree);
 4. train by mini-batch stochastic gradient (47.1276) through
-   :func:`sayedcnn.checkpoint.fit_with_checkpoints` (:func:`sayedcnn.training.fit` writing
+   :func:`sayedcnn.app.checkpoint.fit_with_checkpoints` (:func:`sayedcnn.training.fit` writing
    ``checkpoint.npz`` into ``--out`` after every epoch), with a progress bar; Ctrl-C stops
    after the last complete epoch (exit status 130) and ``--resume`` continues from the
    checkpoint to the same result as an uninterrupted run;
 5. print the test accuracy and the confusion matrix, and write the parameters
-   (``params.npz``, see :mod:`sayedcnn.io`), the history (``history.json``,
+   (``params.npz``, see :mod:`sayedcnn.interop.io`), the history (``history.json``,
    ``history.csv``) and figures (``learning_curves.png``, ``masks_layer1.png``,
    ``feature_maps.png``) into ``--out``.
 """
@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from ..io import _json_default
+from ...interop.io import _json_default
 
 __all__ = ["add_arguments", "run", "PRESETS", "build_network", "confusion_matrix"]
 
@@ -111,7 +111,7 @@ def build_network(image_shape, depths, mask, hidden, activation="relu", loss="cr
     ``mask`` masks, 'same' padding, stride 1, ``activation`` and 2x2 max-pooling (while
     the map is at least 2x2), then hidden layers ``hidden`` and ``n_classes`` outputs
     (softmax with ``cross_entropy``, sigmoid with the book's ``quadratic`` risk (47.1229))."""
-    from ..network import Conv, Network
+    from ...network import Conv, Network
 
     conv, shape = [], tuple(image_shape)
     for D in depths:
@@ -143,7 +143,7 @@ def format_confusion(M):
 
 
 def _load(name):
-    from .. import datasets
+    from ...data import datasets
 
     if name == "mnist5k":
         return datasets.load_mnist5k()
@@ -185,12 +185,12 @@ def _resolve(args):
 
 def run_check(net, params, X, Gamma, rho1, rho2, seed, out=print):
     r"""The pre-training check: derivatives of (47.1229) on ``X`` four ways (see
-    :func:`sayedcnn.commands.check.four_way`); prints a small table; returns
+    :func:`sayedcnn.app.commands.check.four_way`); prints a small table; returns
     ``(ok, result)``."""
     from .check import four_way
 
     try:
-        from ..reference import loops  # noqa: F401
+        from ...reference import loops  # noqa: F401
         with_loops = True
     except ImportError:
         with_loops = False
@@ -235,10 +235,10 @@ def _write_history(path_json, path_csv, history, extra):
 
 
 def run(args):
+    from ...interop.io import save_params
+    from ...training import accuracy, one_hot
     from ..checkpoint import TrainingInterrupted, fit_with_checkpoints
-    from ..io import save_params
     from ..progress import ProgressBar
-    from ..training import accuracy, one_hot
 
     t_start = time.perf_counter()
     try:
@@ -333,7 +333,7 @@ def run(args):
 
     out = args.out
     os.makedirs(out, exist_ok=True)
-    from .. import __version__
+    from ... import __version__
 
     summary = {"sayedcnn": __version__, "config": cfg, "dataset": data.name,
                "n_train": int(Xtr.shape[0]), "n_test": int(Xte.shape[0]),

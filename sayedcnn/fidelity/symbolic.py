@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..operators import partition_matrix
+from ..pooling import Pooling
 from .book_examples import (
     PRINTED_1240_DT,
     PRINTED_1240_W,
@@ -25,8 +27,6 @@ from .book_examples import (
     REGIONS_1201,
 )
 from .examples import Example
-from .operators import partition_matrix
-from .pooling import Pooling
 
 __all__ = [
     "require_sympy",
@@ -173,7 +173,7 @@ def _same(sympy, A, B):
 
 
 def symbolic_examples():
-    """The symbolic examples as :class:`~sayedcnn.examples.Example` records (strings)."""
+    """The symbolic examples as :class:`~sayedcnn.fidelity.examples.Example` records (strings)."""
     sympy = require_sympy()
     out = []
     for key, title, fn, err in (

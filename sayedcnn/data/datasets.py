@@ -25,7 +25,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from .training import _check_labels, one_hot  # the one definition of the targets (47.1229)
+from ..training import _check_labels, one_hot  # the one definition of the targets (47.1229)
 
 __all__ = ["DigitData", "load_digits", "load_mnist5k", "one_hot", "stratified_split"]
 

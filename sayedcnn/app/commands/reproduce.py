@@ -1,8 +1,8 @@
 r"""``python -m sayedcnn reproduce [EQ ...]``: the worked examples, as printed and as computed.
 
-Prints every worked example of section 47.25 (:func:`sayedcnn.book_examples.chapter_examples`),
-the symbolic ones when sympy is installed (:func:`sayedcnn.symbolic.symbolic_examples`) and
-those of the seed notes (``sayedcnn.seeds.s000``, ``s001``, ``s002``, ``s004``, each with
+Prints every worked example of section 47.25 (:func:`sayedcnn.fidelity.book_examples.chapter_examples`),
+the symbolic ones when sympy is installed (:func:`sayedcnn.fidelity.symbolic.symbolic_examples`) and
+those of the seed notes (``sayedcnn.fidelity.seeds.s000``, ``s001``, ``s002``, ``s004``, each with
 ``examples()``), the book's form beside the package's, with a mark per example:
 
 * ``ok``: the print and the package agree;
@@ -42,14 +42,14 @@ def collect(symbolic=True, notes=None, errors=None):
     """All examples: the chapter's, the symbolic ones (if sympy is present and ``symbolic``),
     and the seed notes' (modules that are missing are skipped with a note in ``notes``; a
     seed module that fails to import or to build its examples is reported in ``errors``)."""
-    from ..book_examples import chapter_examples
+    from ...fidelity.book_examples import chapter_examples
 
     notes = [] if notes is None else notes
     errors = [] if errors is None else errors
     examples = list(chapter_examples())
     if symbolic:
         try:
-            from ..symbolic import require_sympy, symbolic_examples
+            from ...fidelity.symbolic import require_sympy, symbolic_examples
 
             require_sympy()
         except ImportError:
@@ -60,7 +60,7 @@ def collect(symbolic=True, notes=None, errors=None):
             examples += symbolic_examples()
     examples.sort(key=lambda ex: ex.key)  # stable: the chapter's order within an equation
     for name in SEED_MODULES:
-        modname = f"sayedcnn.seeds.{name}"
+        modname = f"sayedcnn.fidelity.seeds.{name}"
         try:
             mod = importlib.import_module(modname)
         except ModuleNotFoundError as exc:

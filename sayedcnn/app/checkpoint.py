@@ -1,6 +1,6 @@
 r"""Checkpoints: training by (47.1276) that survives interruption and resumes exactly.
 
-A checkpoint is a parameter file of :mod:`sayedcnn.io` (book-shaped :math:`W_c, \Theta_c,
+A checkpoint is a parameter file of :mod:`sayedcnn.interop.io` (book-shaped :math:`W_c, \Theta_c,
 W_\ell, \theta_\ell`, the architecture, a format version; written atomically, read with
 ``allow_pickle=False``) whose ``meta`` holds the training state: the number of complete
 epochs, the history so far and the settings of the run.
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .io import load_params, network_from_dict, network_to_dict, save_params
-from .network import Network, Params
+from ..interop.io import load_params, network_from_dict, network_to_dict, save_params
+from ..network import Network, Params
 
 __all__ = ["Checkpoint", "TrainingInterrupted", "save_checkpoint", "load_checkpoint",
            "fit_with_checkpoints", "data_fingerprint", "RESUME_KEYS"]
@@ -120,8 +120,8 @@ def _check_history(history):
 def save_checkpoint(path, net, params, history, epoch, config=None):
     r"""Write the training state after ``epoch`` complete epochs to the ``.npz`` ``path``.
 
-    The file is a parameter file of :func:`sayedcnn.io.save_params` (so
-    :func:`sayedcnn.io.load_params` reads its parameters) with ``meta["checkpoint"]`` =
+    The file is a parameter file of :func:`sayedcnn.interop.io.save_params` (so
+    :func:`sayedcnn.interop.io.load_params` reads its parameters) with ``meta["checkpoint"]`` =
     ``{"epoch", "history", "config"}``. It is written atomically (temporary file, then
     :func:`os.replace`), and a Ctrl-C that arrives meanwhile is held until the file is
     complete. Returns the path written.
@@ -142,7 +142,7 @@ def save_checkpoint(path, net, params, history, epoch, config=None):
 def load_checkpoint(path):
     r"""Read a checkpoint written by :func:`save_checkpoint`; returns a :class:`Checkpoint`.
 
-    Raises ``ValueError`` (via :func:`sayedcnn.io.load_params`) for truncated, corrupted or
+    Raises ``ValueError`` (via :func:`sayedcnn.interop.io.load_params`) for truncated, corrupted or
     foreign files and for parameters that do not fit the stored architecture, and for a
     parameter file that holds no training state.
     """
@@ -219,7 +219,7 @@ def fit_with_checkpoints(net, params, X, labels, checkpoint_path, resume=False, 
     TrainingInterrupted
         On Ctrl-C: the checkpoint holds the last complete epoch, which the exception carries.
     """
-    from .training import fit
+    from ..training import fit
 
     for k in ("start_epoch", "history"):
         if k in fit_kwargs:

@@ -2,8 +2,8 @@ r"""The worked examples of section 47.25, as printed, beside what the package co
 
 The printed matrices and index lists of the chapter are kept here as data (``PRINTED_*``,
 1-based where the book is); :func:`chapter_examples` builds one
-:class:`~sayedcnn.examples.Example` per printed example. Where the print is wrong the
-example carries the erratum id (see :mod:`sayedcnn.errata`) and the computed value is the
+:class:`~sayedcnn.fidelity.examples.Example` per printed example. Where the print is wrong the
+example carries the erratum id (see :mod:`sayedcnn.fidelity.errata`) and the computed value is the
 corrected one.
 """
 
@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .examples import Example
-from .network import Conv, Network
-from .operators import (
+from ..network import Conv, Network
+from ..operators import (
     V_ddc,
     V_ddc_skeleton,
     partition_matrix,
@@ -25,7 +24,8 @@ from .operators import (
     unvec,
     vec,
 )
-from .pooling import Pooling
+from ..pooling import Pooling
+from .examples import Example
 
 __all__ = [
     "chapter_examples",
@@ -127,7 +127,7 @@ def _gradient_block(kind, H, **kw):
 
 
 def chapter_examples():
-    r"""Every worked example of section 47.25: a list of :class:`~sayedcnn.examples.Example`.
+    r"""Every worked example of section 47.25: a list of :class:`~sayedcnn.fidelity.examples.Example`.
 
     Covers (47.1137), (47.1140), (47.1149)-(47.1153), (47.1165)-(47.1167), (47.1170),
     (47.1174), (47.1177), (47.1178), (47.1201), (47.1203), (47.1240), (47.1251)-(47.1257)

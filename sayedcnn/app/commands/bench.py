@@ -5,7 +5,7 @@ on the workloads W1 (seed 002's network) and W2 (book style), batch 1 and 64.
 Prints the medians of interleaved repeats, the ratios fused/torch, listing/fused and
 loops/fused against the targets, peak memory, a scaling table of the fused path (time per
 sample against the image side and the depth, with fitted exponents) and numpy's measured
-matmul rate; ``--json`` prints the same as JSON. See :mod:`sayedcnn.bench`.
+matmul rate; ``--json`` prints the same as JSON. See :mod:`sayedcnn.app.bench`.
 """
 
 from __future__ import annotations

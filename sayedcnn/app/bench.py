@@ -42,8 +42,8 @@ import tracemalloc
 
 import numpy as np
 
-from .network import Conv, Network
-from .training import gradients_fused, gradients_listing
+from ..network import Conv, Network
+from ..training import gradients_fused, gradients_listing
 
 __all__ = [
     "WORKLOADS",
@@ -351,7 +351,7 @@ def torch_gradient(net, params, X, Gamma, rho1=0.0, rho2=0.0):
     """
     import torch
 
-    from .interop.torch import grads_from_torch, to_torch
+    from ..interop.torch import grads_from_torch, to_torch
 
     module = to_torch(net, params)
     Xt = torch.tensor(np.ascontiguousarray(X), dtype=torch.float64)
@@ -410,7 +410,7 @@ def bench_cell(net, N, methods=METHODS, repeats=200, budget=1.0, memory=True, se
         elif m == "listing":
             fns[m] = lambda: gradients_listing(net, params, X, Gamma)
         elif m == "loops":
-            from .reference import loops
+            from ..reference import loops
 
             fns[m] = lambda: loops.gradients(net, params, X, Gamma)
         elif m == "torch":
@@ -515,7 +515,7 @@ def run(workloads=("W1", "W2"), batches=(1, 64), side=28, torch=None, listing=Tr
     except ImportError as exc:  # an optional extra
         raise ValueError("--threads needs threadpoolctl: pip install \".[bench]\"") from exc
 
-    from . import forward
+    from .. import forward
 
     saved = forward._SPLIT["threads"]
     forward._SPLIT["threads"] = threads

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...network import Conv, Network, Params
+from ...operators import vec
 from ..examples import Example
-from ..network import Conv, Network, Params
-from ..operators import vec
 
 __all__ = [
     "ERRATA",
@@ -83,7 +83,7 @@ def nielsen_as_params(params, X, Gamma, ties="first"):
     ``ties`` as in :func:`sayedcnn.reference.image.nielsen_gradients`. Derivatives with
     respect to the book's subtracted biases are minus those with respect to ``b``.
     """
-    from ..reference.image import nielsen_gradients
+    from ...reference.image import nielsen_gradients
 
     w1, b1, w3, b3 = to_nielsen(params)
     N = X.shape[0]
@@ -119,8 +119,8 @@ def train_mnist(epochs=10, mu=0.5, batch_size=1, n_train=None, seed=0, callback=
 
     Returns ``(params, history, test_accuracy)``.
     """
-    from ..datasets import load_mnist5k
-    from ..training import accuracy
+    from ...data.datasets import load_mnist5k
+    from ...training import accuracy
 
     data = load_mnist5k(seed=seed)
     X, y = data.X_train, data.y_train
@@ -140,8 +140,8 @@ def train_mnist(epochs=10, mu=0.5, batch_size=1, n_train=None, seed=0, callback=
 
 def _mnist_state(n=1, seed=0):
     """A few MNIST images, their targets and parameters with a non-zero shared bias."""
-    from ..datasets import load_mnist5k
-    from ..training import one_hot
+    from ...data.datasets import load_mnist5k
+    from ...training import one_hot
 
     data = load_mnist5k(seed=0)
     X = data.X_train[:n]
@@ -179,7 +179,7 @@ def demo_E_S002c():
     ``j, k``; read literally the sum over ``i`` repeats one row ``j`` 24 times. The sum is over
     ``j, k``. Returns ``(printed, corrected)`` as 5 x 5 matrices for one MNIST image (the
     literal reading with ``j = 0``; the correct sum over ``j, k``, equal to the book's)."""
-    from ..reference.image import nielsen_gradients
+    from ...reference.image import nielsen_gradients
 
     net, params, X, Gamma = _mnist_state()
     w1, b1, w3, b3 = to_nielsen(params)

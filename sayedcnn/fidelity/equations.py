@@ -9,7 +9,7 @@ r"""The equation index: every numbered equation of section 47.25, (47.1124)-(47.
   function carries; the tests named check it;
 * ``kind="definition/prose"``: notation or prose with nothing to compute; ``reason`` says why.
 
-``errata`` lists the ids of :mod:`sayedcnn.errata` that concern the equation.
+``errata`` lists the ids of :mod:`sayedcnn.fidelity.errata` that concern the equation.
 ``python -m sayedcnn errata --write-equations EQUATIONS.md`` renders the index.
 """
 
@@ -288,7 +288,7 @@ INDEX = {
                      [_T + "test_eq_47_1252_1255_Vc_example"]),
     "47.1256": _impl("V_c^T (.) (1 1^T (x) w^T) times (I (x) 1)", [_OPS + "V_ddc"],
                      [_T + "test_eq_47_1251_1256_example", _S + "test_eq_47_1256_symbolic"]),
-    "47.1257": _impl("V^(d,d',c+1)", [_OPS + "V_ddc", "sayedcnn.symbolic:V_ddc_symbolic"],
+    "47.1257": _impl("V^(d,d',c+1)", [_OPS + "V_ddc", "sayedcnn.fidelity.symbolic:V_ddc_symbolic"],
                      [_T + "test_eq_47_1257_V_ddc_general",
                       _E + "test_demonstration_shows_its_point"], ["E-1257"]),
     "47.1258": _impl("b = V^(d,d',c+1) delta^(d',c+1)",

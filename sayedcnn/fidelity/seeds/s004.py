@@ -56,10 +56,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import get_activation
-from ..examples import Example
-from ..network import Conv, Network
-from ..operators import (
+from ...activations import get_activation
+from ...network import Conv, Network
+from ...operators import (
     V_ddc,
     correlate,
     flip_mask,
@@ -69,7 +68,8 @@ from ..operators import (
     unvec,
     vec,
 )
-from ..pooling import Pooling
+from ...pooling import Pooling
+from ..examples import Example
 
 __all__ = [
     "S2_C3",
@@ -552,7 +552,7 @@ def train(data="digits", epochs=20, mu=0.5, batch_size=8, seed=0, n_train=None):
     r"""Train :class:`PoolNet` (trainable :math:`\beta`, ``b`` in S2) on the 8 x 8 UCI digits
     (``data="digits"``) or on :func:`bars`. Returns ``(net, params, losses, test_accuracy)``."""
     if data == "digits":
-        from ..datasets import load_digits
+        from ...data.datasets import load_digits
 
         d = load_digits(seed=seed)
         X, y, Xt, yt, Q = d.X_train, d.y_train, d.X_test, d.y_test, d.n_classes

@@ -156,14 +156,14 @@ def four_way(net, params, X, Gamma, rho1=0.0, rho2=0.0, n_fd=30, seed=0, full_fd
     out = {"seconds": secs, "grads": grads, "fused": rel_diff(fused, listing), "loops": None,
            "fd": None, "fd_entries": 0}
     if with_loops:
-        from ..reference import loops
+        from ...reference import loops
 
         lp = timed("loops", lambda: loops.gradients(net, params, X, Gamma, rho1=rho1,
                                                     rho2=rho2))
         out["loops"] = rel_diff(lp, listing)
     fun = lambda p: net.risk(p, X, Gamma, rho1=rho1, rho2=rho2)
     if full_fd:
-        from ..reference import finite_diff
+        from ...reference import finite_diff
 
         fd = timed("fd", lambda: finite_diff.numerical_gradient(fun, params, order=4))
         out["fd"] = fd_diff(fd, listing)
@@ -189,7 +189,7 @@ _POOLS = ("max", "mean", "l2", "subsample", "correlation")
 
 
 def _random_layer(rng, shape, D_prev):
-    from ..network import Conv
+    from ...network import Conv
 
     mask = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
     padding = ["same", "valid", int(rng.integers(0, 2))][int(rng.integers(0, 3))]
@@ -216,7 +216,7 @@ def random_network(rng, max_tries=100):
 
     Layers whose sizes do not fit (a pooling block larger than its map) are redrawn.
     """
-    from ..network import Network
+    from ...network import Network
 
     for _ in range(max_tries):
         shape = (int(rng.integers(4, 9)), int(rng.integers(4, 9)))
@@ -256,13 +256,13 @@ def _fmt(x):
 
 
 def run(args):
-    from ..training import one_hot
+    from ...training import one_hot
 
     if args.trials < 1:
         print(f"sayedcnn check: --trials must be >= 1, got {args.trials}", file=sys.stderr)
         return 2
     try:
-        from ..reference import loops  # noqa: F401
+        from ...reference import loops  # noqa: F401
         have_loops = True
     except ImportError:
         have_loops = False
@@ -293,7 +293,7 @@ def run(args):
         fused_out = net.forward(params, X, method="fused").output
         fwd = _array_rel(listing_out, fused_out)
         if have_loops:
-            from ..reference import loops
+            from ...reference import loops
 
             fwd = max(fwd, _array_rel(listing_out, np.asarray(loops.predict(net, params, X))))
         res = four_way(net, params, X, Gamma, rho1, rho2, full_fd=not args.no_fd,

@@ -1,6 +1,6 @@
 r"""``python -m sayedcnn golden``: write or check golden traces of the listings.
 
-``--out DIR`` writes, for each small seeded problem of :data:`sayedcnn.golden.PROBLEMS`, every
+``--out DIR`` writes, for each small seeded problem of :data:`sayedcnn.interop.golden.PROBLEMS`, every
 input, parameter, intermediate of (47.1216), sensitivity and derivative of (47.1275) and the
 parameters after one step of (47.1276), as ``DIR/<problem>.npz`` with ``DIR/index.json``
 naming each array by the book's symbol and equation. ``--check [DIR]`` recomputes every trace
@@ -17,7 +17,7 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser):
-    from ..golden import DATA_DIR, RTOL
+    from ...interop.golden import DATA_DIR, RTOL
 
     parser.add_argument("--out", metavar="DIR", help="write the traces and index.json to DIR")
     parser.add_argument("--check", metavar="DIR", nargs="?", const=str(DATA_DIR),
@@ -32,7 +32,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from .. import golden
+    from ...interop import golden
 
     if args.list:
         for p in golden.PROBLEMS:

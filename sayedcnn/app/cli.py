@@ -1,7 +1,7 @@
 r"""Command line: ``python -m sayedcnn COMMAND`` (also the ``sayedcnn`` console script).
 
 Commands: ``train``, ``check``, ``reproduce``, ``errata``, ``bench``, ``golden``. Each lives in
-its own module of :mod:`sayedcnn.commands` exposing ``add_arguments(parser)`` and
+its own module of :mod:`sayedcnn.app.commands` exposing ``add_arguments(parser)`` and
 ``run(args) -> int`` (the exit status).
 """
 
@@ -31,7 +31,7 @@ def build_parser():
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         try:
-            mod = importlib.import_module(f"sayedcnn.commands.{name}")
+            mod = importlib.import_module(f"sayedcnn.app.commands.{name}")
         except ModuleNotFoundError:
             p.set_defaults(_missing=name)
             continue

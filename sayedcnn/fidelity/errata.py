@@ -21,18 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .book_examples import (
-    LHS_1201,
-    PARTITION_1149,
-    PRINTED_1149,
-    PRINTED_1259_B,
-    PRINTED_1259_DT,
-    REGIONS_1201,
-    printed_T_1201,
-)
-from .forward import feedforward_input, forward_listing
-from .network import Conv, Network
-from .operators import (
+from ..forward import feedforward_input, forward_listing
+from ..network import Conv, Network
+from ..operators import (
     V_ddc,
     correlate,
     flip_mask,
@@ -42,9 +33,18 @@ from .operators import (
     unvec,
     vec,
 )
-from .pooling import Pooling
-from .reference.finite_diff import central_differences
-from .training import backward_listing
+from ..pooling import Pooling
+from ..reference.finite_diff import central_differences
+from ..training import backward_listing
+from .book_examples import (
+    LHS_1201,
+    PARTITION_1149,
+    PRINTED_1149,
+    PRINTED_1259_B,
+    PRINTED_1259_DT,
+    REGIONS_1201,
+    printed_T_1201,
+)
 
 __all__ = [
     "Demonstration",

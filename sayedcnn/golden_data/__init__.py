@@ -1,1 +1,0 @@
-"""Golden traces shipped with the package (see :mod:`sayedcnn.golden`)."""

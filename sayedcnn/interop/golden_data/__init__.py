@@ -1,0 +1,1 @@
+"""Golden traces shipped with the package (see :mod:`sayedcnn.interop.golden`)."""
