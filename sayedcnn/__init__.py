@@ -8,9 +8,12 @@ the stochastic-gradient listing (47.1276) run line for line (:mod:`sayedcnn.forw
 (:mod:`sayedcnn.reference`).
 """
 
+from . import network as _network
+from . import sgd as _sgd
+from . import training as _training
 from .activations import Activation, get_activation, softmax
-from .losses import Loss, get_loss
-from .network import Conv, Network, Params
+from .losses import Loss, get_loss, one_hot
+from .network import Conv, Network
 from .operators import (
     SlidingPartition,
     V_ddc,
@@ -31,9 +34,16 @@ from .operators import (
     unvec,
     vec,
 )
+from .params import Params
 from .pooling import Pooling
 
 __version__ = "0.1.0"
+
+# Network's methods run the listings and the engine, which import network.py; binding them
+# here keeps every import arrow pointing down (see docs/conventions.md, "Layout").
+_network.ALGORITHMS.update(forward=_sgd.forward, backward=_training.backward_listing,
+                           gradients=_sgd.gradients, risk=_sgd.risk, sgd_step=_sgd.sgd_step,
+                           fit=_sgd.fit)
 
 __all__ = [
     "Activation",
@@ -53,6 +63,7 @@ __all__ = [
     "gaussian_mask",
     "get_activation",
     "get_loss",
+    "one_hot",
     "partition_matrix",
     "patch_indicator",
     "patch_matrix",

@@ -114,3 +114,33 @@ def as_pair(x, name, minimum=1, eq=None):
     if min(vals) < minimum:
         raise ValueError(f"{name} must be >= {minimum} along each axis{_eq(eq)}, got {x!r}")
     return vals
+
+
+def check_rho(rho1, rho2):
+    """The regularisation weights of (47.1229): real, finite and >= 0."""
+    for name, r in (("rho1", rho1), ("rho2", rho2)):
+        if isinstance(r, bool) or not isinstance(r, numbers.Real):
+            raise TypeError(f"{name} must be a real number (47.1229), got {r!r}")
+        if not np.isfinite(r) or r < 0:
+            raise ValueError(f"{name} must be finite and >= 0 (47.1229), got {r}")
+
+
+def check_scaling(scaling):
+    """The risk's scaling: ``"1229"`` (47.1229) or ``"1227"`` (47.1227)."""
+    if scaling not in ("1229", "1227"):
+        raise ValueError(f"scaling must be '1229' (47.1229) or '1227' (47.1227), got "
+                         f"{scaling!r}")
+
+
+def check_mu(mu):
+    """The step size of (47.1276): real, finite and > 0."""
+    if isinstance(mu, bool) or not isinstance(mu, numbers.Real):
+        raise TypeError(f"the step size mu must be a real number (47.1276), got {mu!r}")
+    if not np.isfinite(mu) or mu <= 0:
+        raise ValueError(f"the step size mu must be finite and > 0 (47.1276), got {mu}")
+
+
+def check_method(method):
+    """``"listing"`` (the book's listings line for line) or ``"fused"`` (the engine)."""
+    if method not in ("listing", "fused"):
+        raise ValueError(f"method must be 'listing' or 'fused', got {method!r}")

@@ -5,8 +5,8 @@ last axis and is allowed only at the output layer (seed ``001``).
 
 Numerical edges:
 
-* ``relu'(0) = 0``: the derivative at the kink is taken from the left (DESIGN.md,
-  convention 3), so a unit whose pre-activation is exactly 0 passes no sensitivity back;
+* ``relu'(0) = 0``: the derivative at the kink is taken from the left
+  (docs/conventions.md, *Ties and kinks*), so a unit whose pre-activation is exactly 0 passes no sensitivity back;
 * the logistic function is evaluated split by sign, :math:`1/(1+e^{-z})` for
   :math:`z \ge 0` and :math:`e^{z}/(1+e^{z})` for :math:`z < 0`, so ``exp`` never overflows;
 * softmax subtracts the largest logit first, :math:`e^{z - \max z} / \sum e^{z - \max z}`,
@@ -50,7 +50,7 @@ def _relu(z):
 
 
 def _relu_prime(z):
-    # relu'(0) = 0 (DESIGN.md, convention 3).
+    # relu'(0) = 0 (docs/conventions.md, *Ties and kinks*).
     return (z > 0).astype(float)
 
 

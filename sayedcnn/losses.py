@@ -14,11 +14,12 @@ loss instead of ``inf``, and large logits do not overflow.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Loss", "get_loss", "LOSSES"]
+__all__ = ["Loss", "get_loss", "LOSSES", "one_hot", "risk_weights"]
 
 
 def _log_softmax(z):
@@ -66,3 +67,77 @@ def get_loss(name):
     if not isinstance(name, str) or name not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)} (47.1229), got {name!r}")
     return LOSSES[name]
+
+
+def risk_weights(scaling, N):
+    r"""The weights ``(reg, data)`` of the regularisers and of the data term of the empirical
+    risk: ``(1, 1/N)`` for (47.1229), ``(1/N, 1/N)`` for (47.1227)."""
+    if scaling == "1229":
+        return 1.0, 1.0 / N  # regulariser as is, data term averaged (47.1229)
+    return 1.0 / N, 1.0 / N  # everything divided by N (47.1227)
+
+
+# ---------------------------------------------------------------------------
+# Targets gamma_n (47.1229): the one definition of the package
+# ---------------------------------------------------------------------------
+
+
+def _check_labels(labels):
+    arr = np.asarray(labels)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"labels must be integers (class numbers 0..Q-1), got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"labels must be 1-dimensional (N,), got shape {arr.shape}")
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"labels must be non-negative class numbers, got minimum {arr.min()}")
+    return arr.astype(np.int64)
+
+
+def one_hot(labels, Q=None, low=0.0, high=1.0):
+    r"""Target vectors :math:`\gamma_n` of the empirical risk (47.1229), one row per label.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (N,)
+        Class numbers in ``0 .. Q - 1``.
+    Q : int, optional
+        Number of classes (size of the output layer :math:`n_L`); default ``max(labels) + 1``.
+    low, high : float
+        Entries off and at the label: ``0, 1`` for sigmoid or softmax outputs, ``-1, 1`` for
+        tanh outputs.
+
+    Returns
+    -------
+    Gamma : ndarray of float64, shape (N, Q)
+        Row ``n`` is :math:`\gamma_n^T`, with ``Gamma[n, labels[n]] = high`` and ``low``
+        elsewhere.
+
+    Raises
+    ------
+    TypeError
+        If ``labels`` are not integers, ``Q`` is not an integer, or ``low``/``high`` are not
+        real numbers.
+    ValueError
+        If ``labels`` is not 1-dimensional, holds a negative class or one ``>= Q``, or
+        ``Q < 1``, or ``low``/``high`` are not finite.
+    """
+    labels = _check_labels(labels)
+    if Q is None:
+        if labels.size == 0:
+            raise ValueError("Q must be given when labels is empty (it is max(labels) + 1 "
+                             "otherwise)")
+        Q = int(labels.max()) + 1
+    if not (isinstance(Q, numbers.Integral) and not isinstance(Q, bool)):
+        raise TypeError(f"Q (number of classes) must be an integer, got {Q!r}")
+    if Q < 1:
+        raise ValueError(f"Q (number of classes) must be >= 1, got {Q}")
+    if labels.size and labels.max() >= Q:
+        raise ValueError(f"labels must lie in 0..Q-1 = 0..{Q - 1}, got maximum {labels.max()}")
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {v!r}")
+        if not np.isfinite(v):
+            raise ValueError(f"{name} must be finite, got {v}")
+    Gamma = np.full((labels.size, int(Q)), float(low))
+    Gamma[np.arange(labels.size), labels] = float(high)
+    return Gamma

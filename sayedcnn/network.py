@@ -28,9 +28,10 @@ from ._checks import as_float_array, as_pair, as_positive_int, as_real, check_fi
 from .activations import get_activation
 from .losses import get_loss
 from .operators import sliding_partition
+from .params import Params
 from .pooling import Pooling
 
-__all__ = ["Conv", "ConvLayer", "Network", "Params"]
+__all__ = ["Conv", "ConvLayer", "Network", "Params"]  # Params re-exported from .params
 
 
 @dataclass(frozen=True)
@@ -108,14 +109,47 @@ class ConvLayer:
         return np.repeat(self.conn, self.S, axis=0)
 
 
+#: The largest array a :class:`Network` agrees to need, in entries: an image, a partition
+#: matrix :math:`V_c` (:math:`P_c S_c` rows, 47.1152), one parameter array, and all
+#: parameters together (47.1224) are each held to it, before anything is allocated.
+#: 2**27 entries are 1 GiB of float64.
+MAX_ENTRIES = 2**27
+
+
+def _too_large(count, what, eq):
+    if count > MAX_ENTRIES:
+        raise ValueError(f"{what} would have {count:,} entries ({eq}), more than the "
+                         f"{MAX_ENTRIES:,} (2**27) a sayedcnn network builds")
+
+
+def _partition_rows_bound(shape, spec):
+    """An upper bound on :math:`P_c S_c`, the rows of the layer's partition matrix, from its
+    description alone (``None`` when the description is malformed: the partition itself then
+    reports the mistake)."""
+    try:
+        kr, kc = as_pair(spec.mask, "mask")
+        pads = spec.padding
+        if isinstance(pads, str):
+            pr = pc = 0
+        else:
+            pr, pc = as_pair(pads, "padding", minimum=0)
+    except (TypeError, ValueError):
+        return None
+    return (shape[0] + 2 * pr) * (shape[1] + 2 * pc) * kr * kc
+
+
 def _build_pooling(spec, shape, c):
+    P = shape[0] * shape[1]
     if spec is None:
         return Pooling("mean", in_shape=shape, block=(1, 1)), False  # identity: t = y
     if isinstance(spec, Pooling):
-        P = shape[0] * shape[1]
         if spec.P != P:
             raise ValueError(f"the Pooling of layer c = {c} pools {spec.P} entries but the "
                              f"feature map has P_{c} = {P} (47.1208)")
+        if spec.block is not None and tuple(spec.in_shape) != tuple(shape):
+            raise ValueError(f"the Pooling of layer c = {c} tiles a {spec.in_shape[0]} x "
+                             f"{spec.in_shape[1]} map but the feature map of layer c = {c} is "
+                             f"{shape[0]} x {shape[1]} (47.1208)")
         return spec, True
     if isinstance(spec, dict):
         kw = dict(spec)
@@ -126,7 +160,11 @@ def _build_pooling(spec, shape, c):
                              f"a pooling dict holds 'kind' and some of {sorted(allowed)} "
                              f"(47.1187)")
         if "regions" in kw:
-            kw.setdefault("P", shape[0] * shape[1])
+            given = kw.setdefault("P", P)
+            if isinstance(given, bool) or not isinstance(given, numbers.Integral) or given != P:
+                raise ValueError(f"pool of layer c = {c}: P = {given!r}, but the regions pool "
+                                 f"the feature map of layer c = {c}, {shape[0]} x {shape[1]}, "
+                                 f"P_{c} = {P} entries (47.1208)")
             return Pooling(kind, **kw), True
         return Pooling(kind, in_shape=shape, **kw), True
     if isinstance(spec, (tuple, list)) and 2 <= len(spec) <= 3:
@@ -135,77 +173,6 @@ def _build_pooling(spec, shape, c):
         return Pooling(kind, in_shape=shape, block=block, stride=stride), True
     raise ValueError(f"pool of layer c = {c} must be None, (kind, block[, stride]), a dict or a "
                      f"Pooling (47.1208), got {spec!r}")
-
-
-@dataclass
-class Params:
-    r"""Parameters of a :class:`Network` in the book's shapes (47.1221g-h, 47.1224a-b).
-
-    ``W_conv`` and ``Theta_conv`` are keyed by ``c = 1..C``; ``W_ff`` and ``theta_ff`` by
-    ``l = 1..L-1``.
-    """
-
-    W_conv: dict = field(default_factory=dict)
-    Theta_conv: dict = field(default_factory=dict)
-    W_ff: dict = field(default_factory=dict)
-    theta_ff: dict = field(default_factory=dict)
-
-    GROUPS = ("W_conv", "Theta_conv", "W_ff", "theta_ff")
-
-    def items(self):
-        """Yield ``(group, key, array)`` over every parameter array, in a fixed order."""
-        for g in self.GROUPS:
-            d = getattr(self, g)
-            for k in sorted(d):
-                yield g, k, d[k]
-
-    def copy(self):
-        """A deep copy."""
-        return Params(*({k: np.array(v, dtype=float) for k, v in getattr(self, g).items()}
-                        for g in self.GROUPS))
-
-    def map(self, fn, *others):
-        """A new Params with ``fn(a, *others' a)`` applied array by array."""
-        out = Params()
-        for g in self.GROUPS:
-            setattr(out, g, {k: fn(v, *(getattr(o, g)[k] for o in others))
-                             for k, v in getattr(self, g).items()})
-        return out
-
-    def __add__(self, other):
-        return self.map(np.add, other)
-
-    def __sub__(self, other):
-        return self.map(np.subtract, other)
-
-    def __mul__(self, scalar):
-        return self.map(lambda a: a * scalar)
-
-    __rmul__ = __mul__
-
-    def to_vector(self):
-        """All entries in one vector (order of :meth:`items`, each array column-major)."""
-        return np.concatenate([a.reshape(-1, order="F") for _, _, a in self.items()])
-
-    def from_vector(self, v):
-        """A Params shaped like ``self`` with entries taken from ``v`` (see :meth:`to_vector`)."""
-        out = self.copy()
-        pos = 0
-        for g, k, a in self.items():
-            getattr(out, g)[k] = np.asarray(v[pos:pos + a.size], dtype=float).reshape(
-                a.shape, order="F")
-            pos += a.size
-        return out
-
-    def max_rel_diff(self, other, floor=0.0):
-        r"""Largest relative difference over arrays:
-        :math:`\|a - b\|_\infty / \max(\|a\|_\infty, \|b\|_\infty, \text{floor})`."""
-        worst = 0.0
-        for (_, _, a), (_, _, b) in zip(self.items(), other.items()):
-            scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0),
-                        floor, 1e-300)
-            worst = max(worst, float(np.max(np.abs(a - b), initial=0.0) / scale))
-        return worst
 
 
 class Network:
@@ -238,6 +205,9 @@ class Network:
                  hidden_activation="sigmoid", output_activation=None, loss="quadratic"):
         self.input_shape = as_pair(input_shape, "input_shape", eq="47.1143")
         self.input_depth = as_positive_int(input_depth, "input_depth D_0", eq="47.1216")
+        _too_large(self.input_shape[0] * self.input_shape[1] * self.input_depth,
+                   f"an image of D_0 x rows x cols = {self.input_depth} x "
+                   f"{self.input_shape[0]} x {self.input_shape[1]}", "47.1216")
         if isinstance(conv, (Conv, str)) or not hasattr(conv, "__iter__"):
             raise TypeError(f"conv must be a sequence of sayedcnn.Conv, one per layer "
                             f"c = 1..C (47.1216), got {conv!r}")
@@ -255,7 +225,18 @@ class Network:
             if not isinstance(spec, Conv):
                 raise TypeError(f"conv[{c - 1}] must be a sayedcnn.Conv, got {type(spec).__name__}")
             D = as_positive_int(spec.depth, f"depth D_{c}", eq="47.1206")
-            part = sliding_partition(shape, spec.mask, spec.stride, spec.padding)
+            bound = _partition_rows_bound(shape, spec)
+            if bound is not None and bound > MAX_ENTRIES:
+                _too_large(bound, f"the partition matrix V_{c} of layer c = {c} (mask "
+                           f"{spec.mask!r}, padding {spec.padding!r}, on a {shape[0]} x "
+                           f"{shape[1]} map)", "47.1152")
+            try:
+                part = sliding_partition(shape, spec.mask, spec.stride, spec.padding)
+            except (TypeError, ValueError) as exc:  # name the layer whose geometry fails
+                raise type(exc)(f"conv layer c = {c} on its {shape[0]} x {shape[1]} input map: "
+                                f"{exc}") from None
+            _too_large(part.S * D_prev * D, f"W_{c} = W_conv[{c}], S_{c} D_{c - 1} x D_{c} = "
+                       f"{part.S * D_prev} x {D},", "47.1224a")
             pooling, pooled = _build_pooling(spec.pool, part.out_shape, c)
             conn = np.ones((D_prev, D), dtype=bool)
             if spec.connections is not None:
@@ -304,8 +285,18 @@ class Network:
         Q = as_positive_int(outputs, "outputs Q", eq="47.1231")
         self.n = [None, D_prev * self.layers[-1].P_out, *hidden, Q]  # n[l], l = 1..L (47.1217)
         self.L = len(self.n) - 1
+        total = sum(ly.S * ly.D_in * ly.D + ly.D_in * ly.D for ly in self.layers)
+        for l in range(1, self.L):
+            _too_large(self.n[l + 1] * self.n[l], f"W_{l} = W_ff[{l}], n_{l + 1} x n_{l} = "
+                       f"{self.n[l + 1]} x {self.n[l]},", "47.1221g")
+            total += self.n[l + 1] * (self.n[l] + 1)
+        _too_large(total, "the parameters all together", "47.1224")
         if isinstance(hidden_activation, (str,)) or hasattr(hidden_activation, "f"):
             hidden_activation = [hidden_activation] * len(hidden)
+        if (hidden_activation is None or isinstance(hidden_activation, bytes)
+                or not hasattr(hidden_activation, "__iter__")):
+            raise TypeError(f"hidden_activation must name the activation f of the hidden layers "
+                            f"(47.1216), or give one per hidden layer, got {hidden_activation!r}")
         hidden_activation = list(hidden_activation)
         if len(hidden_activation) != len(hidden):
             raise ValueError(f"hidden_activation must give one activation per hidden layer "
@@ -398,7 +389,12 @@ class Network:
         ``bias_scale * N(0, 1)`` (zero by default).
         """
         bias_scale = as_real(bias_scale, "bias_scale", eq="47.1224b", minimum=0)
-        rng = np.random.default_rng(seed)
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"seed of the initial parameters must be an integer >= 0 (for "
+                            f"numpy.random.default_rng), got {seed!r}")
+        if seed < 0:
+            raise ValueError(f"seed of the initial parameters must be >= 0, got {seed}")
+        rng = np.random.default_rng(int(seed))
         p = Params()
         for ly in self.layers:
             fan = np.maximum(ly.S * ly.conn.sum(axis=0), 1)
@@ -473,7 +469,9 @@ class Network:
                              f"{np.shape(Gamma)}")
         return G
 
-    # -- the listings, delegated ------------------------------------------------------------
+    # -- the listings and the engine, dispatched ---------------------------------------------
+    # The algorithms sit above this module (they import it); sayedcnn/__init__.py binds them
+    # into ALGORITHMS when the package is imported, so this module imports none of them.
 
     def forward(self, params, h, method="listing"):
         r"""Run (47.1216) on one image ``(D_0, rows, cols)`` or a batch ``(N, D_0, rows, cols)``.
@@ -481,46 +479,42 @@ class Network:
         ``method="listing"`` returns, per sample, every :math:`z, y, t, H` of the listing
         (a :class:`~sayedcnn.forward.ForwardResult`, or a
         :class:`~sayedcnn.forward.BatchForward` holding one per sample); ``"fused"`` runs the
-        whole batch at once. ``.output`` is :math:`y_L`.
+        whole batch at once. ``.output`` is :math:`y_L`. See :func:`sayedcnn.sgd.forward`.
         """
-        from .forward import forward
-
-        return forward(self, params, h, method=method)
+        return ALGORITHMS["forward"](self, params, h, method=method)
 
     def backward(self, params, cache, gamma, keep_V=False):
-        r"""Every sensitivity of (47.1233)-(47.1262) for one forward result of the listing."""
-        from .training import backward_listing
-
-        return backward_listing(self, params, cache, gamma, keep_V=keep_V)
+        r"""Every sensitivity of (47.1233)-(47.1262) for one forward result of the listing;
+        see :func:`sayedcnn.training.backward_listing`."""
+        return ALGORITHMS["backward"](self, params, cache, gamma, keep_V=keep_V)
 
     def gradients(self, params, X, Gamma, rho1=0.0, rho2=0.0, method="fused",
                   scaling="1229"):
-        r"""Derivatives of :math:`J_{emp}` (47.1229) with respect to every parameter (47.1275)."""
-        from .training import gradients
-
-        return gradients(self, params, X, Gamma, rho1=rho1, rho2=rho2, method=method,
-                         scaling=scaling)
+        r"""Derivatives of :math:`J_{emp}` (47.1229) with respect to every parameter (47.1275);
+        see :func:`sayedcnn.sgd.gradients`."""
+        return ALGORITHMS["gradients"](self, params, X, Gamma, rho1=rho1, rho2=rho2,
+                                       method=method, scaling=scaling)
 
     def risk(self, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229"):
-        r""":math:`J_{emp}(W,\theta)` of (47.1229) (or (47.1227) with ``scaling="1227"``)."""
-        from .training import risk
-
-        return risk(self, params, X, Gamma, rho1=rho1, rho2=rho2, scaling=scaling)
+        r""":math:`J_{emp}(W,\theta)` of (47.1229) (or (47.1227) with ``scaling="1227"``); see
+        :func:`sayedcnn.sgd.risk`."""
+        return ALGORITHMS["risk"](self, params, X, Gamma, rho1=rho1, rho2=rho2, scaling=scaling)
 
     def predict(self, params, X):
-        """Output :math:`y_L` for a batch ``(N, D_0, rows, cols)`` by the fused path: ``(N, Q)``."""
-        from .forward import forward
-
-        return forward(self, params, X, method="fused").output
+        """Output :math:`y_L` for a batch ``(N, D_0, rows, cols)`` by the engine: ``(N, Q)``."""
+        return ALGORITHMS["forward"](self, params, X, method="fused").output
 
     def sgd_step(self, params, X, Gamma, mu, rho1=0.0, rho2=0.0, method="fused"):
-        r"""One step of (47.1276) on a sample or a mini-batch; returns new :class:`Params`."""
-        from .training import sgd_step
-
-        return sgd_step(self, params, X, Gamma, mu, rho1=rho1, rho2=rho2, method=method)
+        r"""One step of (47.1276) on a sample or a mini-batch; returns new :class:`Params`; see
+        :func:`sayedcnn.sgd.sgd_step`."""
+        return ALGORITHMS["sgd_step"](self, params, X, Gamma, mu, rho1=rho1, rho2=rho2,
+                                      method=method)
 
     def fit(self, params, X, labels, **kw):
-        r"""Train by (47.1276) over epochs of mini-batches; see :func:`sayedcnn.training.fit`."""
-        from .training import fit
+        r"""Train by (47.1276) over epochs of mini-batches; see :func:`sayedcnn.sgd.fit`."""
+        return ALGORITHMS["fit"](self, params, X, labels, **kw)
 
-        return fit(self, params, X, labels, **kw)
+
+#: The algorithms behind :class:`Network`'s methods, bound by ``sayedcnn/__init__.py``:
+#: ``forward``, ``backward``, ``gradients``, ``risk``, ``sgd_step``, ``fit``.
+ALGORITHMS = {}

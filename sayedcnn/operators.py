@@ -14,7 +14,6 @@ Indices are 0-based in code; the book's are 1-based.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from math import ceil
 
@@ -42,6 +41,10 @@ __all__ = [
     "V_ddc",
     "V_ddc_skeleton",
     "commutation_matrix",
+    "patches",
+    "sparse_apply",
+    "vddc_product",
+    "vddc_sums",
 ]
 
 
@@ -135,7 +138,21 @@ def correlate(image, mask, stride=1, padding="same"):
     mask = as_float_array(mask, "mask W", ndim=2, eq="47.1133")
     part = sliding_partition(image.shape, mask.shape, stride=stride, padding=padding)
     H = patch_matrix(part.V, vec(image), part.S)  # (47.1157) H = [h_1 ... h_P]
-    return unvec(H.T @ vec(mask), part.out_shape)  # (47.1133) F(r,c) = h_{r,c}^T w
+    w = vec(mask)
+    with np.errstate(over="ignore", invalid="ignore"):
+        F = H.T @ w  # (47.1133) F(r,c) = h_{r,c}^T w
+    if not np.all(np.isfinite(F)):
+        # entries near the largest float: the same sums with image and mask divided by powers
+        # of two (exact), the power put back at the end in one step
+        ea = int(np.frexp(np.max(np.abs(image)))[1]) - 1
+        eb = int(np.frexp(np.max(np.abs(w)))[1]) - 1
+        with np.errstate(over="ignore", invalid="ignore"):
+            F = np.ldexp((H / np.ldexp(1.0, ea)).T @ (w / np.ldexp(1.0, eb)), ea + eb)
+        if not np.all(np.isfinite(F)):
+            raise ValueError("the correlation F of the image with the mask W (47.1133) "
+                             "overflows: some |F(r, c)| exceed the largest float64 (about "
+                             "1.8e308)")
+    return np.asarray(F).reshape(part.out_shape, order="F")  # unvec (47.1127)
 
 
 def convolve(image, mask, padding="same"):
@@ -222,7 +239,14 @@ def edge_magnitude(image, masks=None):
         Wx, Wy = masks
     Fx = correlate(image, Wx)  # (47.1141a)
     Fy = correlate(image, Wy)  # (47.1141b)
-    return np.sqrt(Fx**2 + Fy**2)  # (47.1142)
+    with np.errstate(over="ignore"):
+        G = np.sqrt(Fx**2 + Fy**2)  # (47.1142)
+    if not np.all(np.isfinite(G)):
+        G = np.hypot(Fx, Fy)  # (47.1142) without squaring entries near the largest float
+        if not np.all(np.isfinite(G)):
+            raise ValueError("the gradient magnitude sqrt(F_x^2 + F_y^2) (47.1142) exceeds the "
+                             "largest float64 (about 1.8e308)")
+    return G
 
 
 # ---------------------------------------------------------------------------
@@ -313,7 +337,7 @@ class SlidingPartition:
 
 
 def _axis_geometry(L, k, s, padding, axis):
-    """Padding before/after and number of outputs along one axis (DESIGN.md, point 2)."""
+    """Padding before/after and number of outputs along one axis (docs/conventions.md, *Patches and partitions*)."""
     if padding == "same":
         before = (k - 1) // 2
         n_out = ceil(L / s)
@@ -411,7 +435,19 @@ def patch_matrix(V, h, S):
     r"""The patch matrix :math:`H = [h_1\ h_2 \dots h_P]` (``S x P``) of (47.1157).
 
     Its columns are the subvectors of ``h`` produced by ``V`` (47.1152):
-    :math:`\mathrm{vec}(H) = V h`. Implements (47.1157) and (47.1211).
+    :math:`\mathrm{vec}(H) = V h`. Validates, then :func:`patches`. Implements (47.1157) and
+    (47.1211).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import patch_matrix, sliding_partition
+    >>> part = sliding_partition((3, 3), 2, padding="valid")
+    >>> patch_matrix(part.V, np.arange(9.0), part.S)   # columns: the four 2 x 2 windows
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]])
     """
     V = _as_sparse(V, "V", "47.1152")
     h = as_float_array(h, "h", eq="47.1152")
@@ -421,7 +457,21 @@ def patch_matrix(V, h, S):
     S = as_positive_int(S, "S, the size of each subvector", eq="47.1152")
     if V.shape[0] % S:
         raise ValueError(f"V has {V.shape[0]} rows, not a multiple of S = {S} (47.1152)")
-    return unvec(V @ h, (S, V.shape[0] // S))  # vec(H) = V h (47.1152)
+    return patches(V, h, S)
+
+
+def sparse_apply(A, x):
+    """``A @ x`` for a scipy.sparse ``A``; an object array ``x`` (symbols) is multiplied by the
+    dense form, which scipy.sparse cannot do itself."""
+    if np.asarray(x).dtype == object:
+        return A.toarray() @ x
+    return A @ x
+
+
+def patches(V, h, S):
+    r""":math:`H` with :math:`\mathrm{vec}(H) = V h` (47.1152), ``S x P``: the step of the
+    listings, for checked input (any dtype, object arrays of symbols included)."""
+    return sparse_apply(V, h).reshape((S, -1), order="F")  # vec(H) = V h (47.1152)
 
 
 # ---------------------------------------------------------------------------
@@ -470,83 +520,7 @@ def _check_Vc(V_c, P_next, S_next):
     return V_c
 
 
-def _vddc_plan(V_c, P_next, S_next):
-    r"""The structure of :math:`(V_c^T \odot (\dots))(I_{P_{c+1}} \otimes \mathbb
-    1_{S_{c+1}})` (47.1257) that does not depend on :math:`w`.
-
-    Entry :math:`(p'', p)` of the result is :math:`\sum_s [V_c^T]_{p'', pS+s}\, w(s)`: the
-    Hadamard product with :math:`\mathbb 1\mathbb 1^T \otimes w^T` on the pattern of
-    :math:`V_c^T`, then the sums over ``s`` of :math:`I \otimes \mathbb 1_S` (47.1255). The
-    plan holds ``A``, one row per stored entry of the result and one column per ``s``
-    (``A[k, s]`` is the entry of :math:`V_c^T` that meets :math:`w(s)` in entry ``k``, in the
-    order of :math:`V_c^T`'s sorted CSR), so that the stored entries are ``A @ w``; and a CSR
-    ``template`` of the result (the skeleton's pattern, 47.1255) whose index arrays every
-    result shares.
-    """
-    VT = V_c.T.tocsr()
-    VT.sort_indices()
-    rows = np.repeat(np.arange(VT.shape[0]), np.diff(VT.indptr))
-    cols = VT.indices // S_next  # column p of the result that entry (p'', p S + s) feeds
-    key = rows * P_next + cols  # non-decreasing: rows ascend, sorted indices within a row
-    keys, counts = np.unique(key, return_counts=True)  # the entries of the skeleton (47.1255)
-    A = sp.csr_matrix((VT.data.copy(), VT.indices % S_next,
-                       np.concatenate(([0], np.cumsum(counts)))), shape=(keys.size, S_next))
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(keys // P_next,
-                                                        minlength=VT.shape[0]))))
-    template = sp.csr_matrix((np.zeros(keys.size), keys % P_next, indptr),
-                             shape=(VT.shape[0], P_next))
-    template.has_sorted_indices = True
-    return {"A": A, "template": template}
-
-
-def _vddc_apply(plan, w):
-    r"""The CSR :math:`V^{(d,d',c+1)}` of (47.1257) from its ``plan`` and a checked ``w``: the
-    stored entries are ``A @ w`` and the pattern is the template's (no format checks: it is
-    valid by construction)."""
-    out = copy.copy(plan["template"])  # shares the template's index arrays, like copy=False
-    out.data = plan["A"] @ w  # (47.1257) sum over s of V_c^T entries times w(s)
-    return out
-
-
-def _vddc_plan_for(V_c, P_next, S_next):
-    r"""A plan of :math:`V^{(d,d',c+1)}` (47.1257) for the matrix ``V_c``, validated once, to
-    hand to :func:`V_ddc` through ``plan=`` when the same ``V_c`` serves many masks ``w``
-    (the training listing (47.1275) builds one per pair of maps and sample)."""
-    checked = _check_Vc(V_c, P_next, S_next)
-    plan = dict(_vddc_plan(checked, int(P_next), int(S_next)))
-    plan["source"] = V_c
-    plan["key"] = (V_c.shape, V_c.nnz if sp.issparse(V_c) else None, int(P_next), int(S_next))
-    return plan
-
-
-def _vddc_plan_of(V_c, P_next, S_next):
-    """The cached plan of :func:`_vddc_plan` for the sparse matrix ``V_c`` (kept on the
-    object, checked against its current entries), or ``None`` when there is none yet."""
-    if not (sp.issparse(V_c) and V_c.format == "csr" and hasattr(V_c, "__dict__")):
-        return None
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-               for v in (P_next, S_next)):
-        return None
-    cached = V_c.__dict__.get("_sayedcnn_vddc")
-    if cached is None:
-        return None
-    key, plan, indptr, indices, data = cached
-    if key != (V_c.shape, int(P_next), int(S_next)) or not (
-            np.array_equal(V_c.indptr, indptr) and np.array_equal(V_c.indices, indices)
-            and np.array_equal(V_c.data, data)):
-        return None
-    return plan
-
-
-def _remember_vddc_plan(V_orig, P_next, S_next, plan):
-    """Keep ``plan`` on the CSR matrix ``V_orig`` with a copy of its entries."""
-    if sp.issparse(V_orig) and V_orig.format == "csr" and hasattr(V_orig, "__dict__"):
-        V_orig.__dict__["_sayedcnn_vddc"] = ((V_orig.shape, int(P_next), int(S_next)), plan,
-                                             V_orig.indptr.copy(), V_orig.indices.copy(),
-                                             V_orig.data.copy())
-
-
-def V_ddc(V_c, w, P_next, S_next, literal=False, plan=None):
+def V_ddc(V_c, w, P_next, S_next, literal=False):
     r"""The matrix :math:`V^{(d,d',c+1)}` (``P'_c x P_{c+1}``, CSR) of (47.1257).
 
     .. math::
@@ -559,52 +533,76 @@ def V_ddc(V_c, w, P_next, S_next, literal=False, plan=None):
 
     Parameters
     ----------
-    V_c : sparse matrix, ``P_{c+1} S_{c+1} x P'_c``
+    V_c : sparse matrix or ndarray, ``P_{c+1} S_{c+1} x P'_c``
         Partition matrix of the pooled maps of layer ``c`` (47.1252).
     w : array, ``(S_{c+1},)``
         The mask :math:`w_d^{(d',c+1)}`.
     P_next, S_next : int
         :math:`P_{c+1}` and :math:`S_{c+1}`.
     literal : bool
-        ``True`` forms the (dense-valued) Kronecker factor and the Hadamard product in
-        full, exactly as printed; ``False`` (default) evaluates the same Hadamard product
-        only on the sparsity pattern of :math:`V_c^T`, where it can be non-zero. Both are
-        (47.1257); they agree exactly.
-    plan : dict, optional
-        The structure of (47.1257) for this very ``V_c`` (object), ``P_next`` and
-        ``S_next``, made once by ``_vddc_plan_for``; ``V_c`` is then not re-validated.
-        Without it, the plan is cached on ``V_c`` and checked against its entries on
-        every call. Ignored with ``literal=True``.
+        ``True`` forms the Kronecker factor :math:`\mathbb 1\mathbb 1^T \otimes w^T` in full
+        (``P'_c x P_{c+1} S_{c+1}``, every entry stored) before the Hadamard product; the
+        default uses that all its rows equal :math:`\mathbb 1_{P_{c+1}}^T \otimes w^T`, so the
+        Hadamard product multiplies every row of :math:`V_c^T` by that one row, on its stored
+        entries (see :func:`vddc_product`). Both are (47.1257) and give the same numbers.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, ``P'_c x P_{c+1}``
+
+    Examples
+    --------
+    The 3 x 3 map, 2 x 2 mask and 'valid' windows of (47.1252)-(47.1256):
+
+    >>> import numpy as np
+    >>> from sayedcnn import V_ddc, sliding_partition
+    >>> part = sliding_partition((3, 3), 2, padding="valid")
+    >>> V_ddc(part.V, np.array([1.0, 2.0, 3.0, 4.0]), part.P, part.S).toarray()
+    array([[1., 0., 0., 0.],
+           [2., 1., 0., 0.],
+           [0., 2., 0., 0.],
+           [3., 0., 1., 0.],
+           [4., 3., 2., 1.],
+           [0., 4., 0., 2.],
+           [0., 0., 3., 0.],
+           [0., 0., 4., 3.],
+           [0., 0., 0., 4.]])
 
     Implements (47.1256)-(47.1257).
     """
-    if plan is not None and not literal:
-        if plan.get("source") is not V_c or plan.get("key") != (
-                V_c.shape, V_c.nnz if sp.issparse(V_c) else None, P_next, S_next):
-            raise ValueError(
-                "plan was made for another V_c, P_(c+1) or S_(c+1) (47.1257); make it with "
-                "_vddc_plan_for(V_c, P_next, S_next)")
-    else:
-        V_in = V_c
-        plan = None if literal else _vddc_plan_of(V_c, P_next, S_next)
-        if plan is None:
-            V_c = _check_Vc(V_c, P_next, S_next)
-    if not (type(w) is np.ndarray and w.dtype == np.float64 and w.ndim == 1):
-        w = as_float_array(w, "w", ndim=1, eq="47.1257", finite=False)
+    V_c = _check_Vc(V_c, P_next, S_next)
+    w = as_float_array(w, "w", ndim=1, eq="47.1257")
     if w.size != S_next:
-        raise ValueError(
-            f"w must have S_(c+1) = {S_next} entries (47.1257), got {w.size}")
-    check_finite(w, "w", "47.1257")
-    if not literal:
-        if plan is None:
-            plan = _vddc_plan(V_c, P_next, S_next)
-            _remember_vddc_plan(V_in, P_next, S_next, plan)
-        # Hadamard product on the pattern of V_c^T, then the sums over s of
-        # (I (x) 1_S): one weighted sum per entry of the result.
-        return _vddc_apply(plan, w)  # (47.1257)
-    Pp = V_c.shape[1]
-    right = sp.kron(sp.identity(P_next, format="csr"), np.ones((S_next, 1)), format="csr")
-    ones = sp.csr_matrix(np.ones((Pp, P_next)))
-    kron = sp.kron(ones, sp.csr_matrix(w.reshape(1, -1)), format="csr")  # 1 1^T (x) w^T
-    had = V_c.T.multiply(kron).tocsr()  # V_c^T (.) (...)
-    return (had @ right).tocsr()  # (47.1257)
+        raise ValueError(f"w must have S_(c+1) = {S_next} entries (47.1257), got {w.size}")
+    if literal:
+        kron = sp.kron(np.ones((V_c.shape[1], P_next)), w.reshape(1, -1))  # 1 1^T (x) w^T
+        ones_S = vddc_sums(P_next, S_next)  # I_{P_{c+1}} (x) 1_{S_{c+1}}
+        return (V_c.T.multiply(kron) @ ones_S).tocsr()  # (47.1257)
+    return vddc_product(V_c.T.tocsr(), w, S_next)  # (47.1257)
+
+
+def vddc_sums(P_next, S_next):
+    r"""The right factor :math:`I_{P_{c+1}} \otimes \mathbb 1_{S_{c+1}}` of (47.1257), CSR: it
+    sums each run of :math:`S_{c+1}` columns."""
+    return sp.kron(sp.identity(P_next, format="csr"), np.ones((S_next, 1)), format="csr")
+
+
+def vddc_product(V_cT, w, S_next):
+    r""":math:`V^{(d,d',c+1)} = (V_c^T \odot (\mathbb 1\mathbb 1^T \otimes w^T))(I_{P_{c+1}}
+    \otimes \mathbb 1_{S_{c+1}})` (47.1257) from ``V_cT`` = :math:`V_c^T` (CSR, built once per
+    layer by the training listing). The step of the listing, for checked input.
+
+    Column :math:`j = pS + s` of :math:`V_c^T` meets :math:`w(s)` in every row of
+    :math:`\mathbb 1\mathbb 1^T \otimes w^T`, so the Hadamard product multiplies each stored
+    entry by :math:`w(j \bmod S)`; the factor :math:`I \otimes \mathbb 1_S` then adds column
+    :math:`j` into column :math:`p = \lfloor j/S \rfloor`. Object arrays (symbols) are
+    multiplied densely, factor by factor."""
+    if np.asarray(w).dtype == object:
+        P_next = V_cT.shape[1] // S_next
+        row = np.kron(np.ones(P_next), w)  # each row of 1 1^T (x) w^T
+        return (V_cT.toarray() * row) @ vddc_sums(P_next, S_next).toarray()  # (47.1257)
+    s, p = V_cT.indices % S_next, V_cT.indices // S_next  # column j = p S + s
+    had = V_cT.data * w[s]  # V_c^T (.) (1 1^T (x) w^T), on the stored entries
+    out = sp.csr_matrix((had, p, V_cT.indptr), shape=(V_cT.shape[0], V_cT.shape[1] // S_next))
+    out.sum_duplicates()  # (...)(I (x) 1_S): the entries of one column p summed (47.1257)
+    return out

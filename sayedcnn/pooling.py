@@ -4,7 +4,7 @@ A :class:`Pooling` reduces a feature map of ``P`` entries to ``P'`` entries, ent
 :math:`p'` pooling the region :math:`\Omega_{p'}` (47.1187, Table 47.13). Regions come from
 blocks tiled over a 2-D map or from any list of index sets, overlapping ones included.
 
-Conventions (DESIGN.md, point 3): regions are enumerated column-major over the pooled grid;
+Conventions (docs/conventions.md, *Pooling regions* and *Ties and kinks*): regions are enumerated column-major over the pooled grid;
 the entries of a region are listed in ascending ``p`` (for a block, column-major over the
 block); ``T`` stacks :math:`e_p^T` region by region (47.1203). Max-pooling and subsampling
 ties go to the first entry in region order; l2-pooling at ``t = 0`` has gradient 0.
@@ -16,8 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._checks import as_float_array, as_pair, as_positive_int, check_finite
+from .operators import sparse_apply
 
-__all__ = ["Pooling", "POOL_KINDS"]
+__all__ = ["Pooling", "POOL_KINDS", "region_entries", "pool_map", "gradient_matrix", "upv",
+           "permute", "permute_sharp"]
 
 POOL_KINDS = ("max", "mean", "l2", "subsample", "correlation")
 
@@ -89,7 +91,9 @@ class Pooling:
             if P is None:
                 raise ValueError("P, the size of the pooled map y (47.1187), is required with "
                                  "regions")
-            if isinstance(P, bool) or int(P) != P or P < 1:
+            whole = isinstance(P, (int, np.integer)) or (
+                isinstance(P, (float, np.floating)) and np.isfinite(P) and float(P).is_integer())
+            if isinstance(P, (bool, np.bool_)) or not whole or P < 1:
                 raise ValueError(f"P must be a positive integer (47.1187), got {P!r}")
             self.P = int(P)
             if isinstance(regions, (str, bytes)) or not hasattr(regions, "__iter__"):
@@ -97,7 +101,10 @@ class Pooling:
                                 f"got {regions!r}")
             regs = []
             for k, reg in enumerate(regions):
-                r = np.asarray(reg)
+                try:
+                    r = np.asarray(reg)
+                except (ValueError, TypeError):  # ragged nesting, e.g. [0, [1, 2]]
+                    r = np.zeros((0, 0))
                 if r.ndim != 1 or r.size == 0 or not np.issubdtype(r.dtype, np.integer):
                     raise ValueError(f"region Omega_{k + 1} must be a non-empty list of integer "
                                      f"indices (47.1187), got {reg!r}")
@@ -150,11 +157,18 @@ class Pooling:
         self._idx[self._valid] = np.concatenate(regs)
         self._flat = np.concatenate(regs)  # row k of T is e_{_flat[k]}^T
         self.disjoint = np.unique(self._flat).size == self._flat.size
+        n = self._flat.size
+        self._T = sp.csr_matrix((np.ones(n), (np.arange(n), self._flat)),
+                                shape=(n, self.P))  # (47.1201)-(47.1203), e_p^T region by region
+        self._TT = self._T.T.tocsr()
         self.retain = as_positive_int(retain, "retain, the position kept by subsampling",
                                       minimum=0, eq="47.1179")
         if kind == "subsample" and not (0 <= self.retain < int(self.sizes.min())):
             raise ValueError(f"retain must index an entry of every region, "
                              f"0..{self.sizes.min() - 1} (47.1179), got {retain}")
+        if kind != "subsample" and self.retain != 0:
+            raise ValueError(f"retain, the position kept by subsampling (47.1179), is not used "
+                             f"by {kind!r} pooling; got retain = {retain}")
         self.mask = None
         if kind == "correlation":
             if mask is None:
@@ -177,205 +191,36 @@ class Pooling:
 
     @property
     def T(self):
-        r"""The matrix ``T`` that stacks :math:`e_p^T` region by region (47.1201)-(47.1203)
-        (a fresh copy of one built once per operator)."""
-        return self._T_built()[0].copy()
-
-    def _T_built(self):
-        """``(T, T^T)`` as CSR, built once per operator and shared (read only)."""
-        built = self.__dict__.get("_T_pair")
-        if built is None:
-            n = self._flat.size
-            T = sp.csr_matrix((np.ones(n), (np.arange(n), self._flat)), shape=(n, self.P))
-            built = self._T_pair = (T, T.T.tocsr())  # (47.1201)-(47.1203)
-        return built
-
-    # -- batched kernels on axis 1 of (K, P, B) arrays -------------------------------------
-
-    def _gather(self, y3, fill):
-        g = y3[:, self._idx, :]  # (K, P', R, B)
-        if not self._valid.all():
-            g = np.where(self._valid[None, :, :, None], g, fill)
-        return g
-
-    def _blocks(self, y3):
-        """For blocks that tile the map at stride = block (disjoint regions), the entries of
-        every region as ``|Omega|`` strided views ``(K, nc, nr, B)`` of ``y3`` (K, P, B), in
-        region order (column-major over the block); ``None`` for other regions."""
-        if self.block is None or self.stride != self.block:
-            return None
-        K, _, B = y3.shape
-        rows, cols = self.in_shape
-        br, bc = self.block
-        nr, nc = self.out_shape
-        y4 = y3.reshape(K, cols, rows, B)  # entry p = r + c*rows sits at [:, c, r, :]
-        return [y4[:, b:b + bc * nc:bc, a:a + br * nr:br, :]
-                for b in range(bc) for a in range(br)]
-
-    def _tiles(self, y3):
-        """For blocks at stride = block that cover the whole map, ``y3`` (K, P, B) viewed as
-        ``(K, nc, bc, nr, br, B)``: block ``(i, j)``, entry ``(a, b)`` at ``[:, j, b, i, a]``;
-        ``None`` otherwise."""
-        if self.block is None or self.stride != self.block:
-            return None
-        (br, bc), (nr, nc) = self.block, self.out_shape
-        if (br * nr, bc * nc) != tuple(self.in_shape):
-            return None
-        return y3.reshape(y3.shape[0], nc, bc, nr, br, y3.shape[2])
-
-    def _pool3(self, y3):
-        k = self.kind
-        tiles = self._tiles(y3)
-        if k == "max" and tiles is not None:
-            t = tiles[:, :, 0]
-            for b in range(1, tiles.shape[2]):
-                t = np.maximum(t, tiles[:, :, b])  # Table 47.13: max over the block's columns
-            m = t[:, :, :, 0]
-            for a in range(1, t.shape[3]):
-                m = np.maximum(m, t[:, :, :, a])  # ... then over its rows
-            return m.reshape(y3.shape[0], self.P_out, y3.shape[2])
-        views = self._blocks(y3)
-        if views is not None:
-            K, _, B = y3.shape
-            if k == "max":
-                t = views[0].copy()
-                for v in views[1:]:
-                    np.maximum(t, v, out=t)  # Table 47.13, max pooling
-            elif k == "mean":
-                t = views[0].copy()
-                for v in views[1:]:
-                    t += v
-                t /= len(views)  # Table 47.13, mean pooling
-            elif k == "l2":
-                t = views[0] ** 2
-                for v in views[1:]:
-                    t += v ** 2
-                np.sqrt(t, out=t)  # (47.1176)
-            elif k == "subsample":
-                t = views[self.retain].copy()  # (47.1179)
-            else:
-                t = self.mask[0] * views[0]
-                for m, v in zip(self.mask[1:], views[1:]):
-                    t += m * v  # (47.1180)
-            return t.reshape(K, self.P_out, B)
-        if k == "max":
-            return self._gather(y3, -np.inf).max(axis=2)  # Table 47.13, max pooling
-        if k == "mean":
-            s = self._gather(y3, 0.0).sum(axis=2)
-            return s / self.sizes[None, :, None]  # Table 47.13, mean pooling
-        if k == "l2":
-            return np.sqrt((self._gather(y3, 0.0) ** 2).sum(axis=2))  # (47.1176)
-        if k == "subsample":
-            return y3[:, self._idx[:, self.retain], :]  # (47.1179)
-        return np.einsum("kprb,r->kpb", self._gather(y3, 0.0), self.mask)  # (47.1180)
-
-    def _grad3(self, y3):
-        """Padded gradient vectors g[k, p', r, b] of Table 47.14 (zeros in the padding)."""
-        K, _, B = y3.shape
-        shape = (K, self.P_out, self.R, B)
-        k = self.kind
-        if k == "mean":
-            g = np.broadcast_to((self._valid / self.sizes[:, None])[None, :, :, None], shape)
-            return np.array(g)  # (47.1196a)
-        if k in ("max", "subsample"):
-            if k == "max":
-                pos = self._gather(y3, -np.inf).argmax(axis=2)  # first maximum in region order
-            else:
-                pos = np.full((K, self.P_out, B), self.retain)
-            g = np.zeros(shape)
-            np.put_along_axis(g, pos[:, :, None, :], 1.0, axis=2)
-            return g  # (47.1196b), (47.1196c)
-        if k == "l2":
-            yy = self._gather(y3, 0.0)
-            t = np.sqrt((yy**2).sum(axis=2, keepdims=True))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                g = np.where(t > 0, yy / np.where(t > 0, t, 1.0), 0.0)  # (47.1196d); 0 at t = 0
-            return g
-        g = np.broadcast_to((self.mask[None, :] * self._valid)[None, :, :, None], shape)
-        return np.array(g)  # (47.1196e)
-
-    def _backprop3(self, v3, y3, t3=None, out=None):
-        """permute#(upv(v)) for (K, P', B) sensitivities v: (K, P, B) (47.1244, 47.1260).
-        ``t3`` may pass the pooled map ``pool(y)`` when it is at hand; ``out`` a (K, P, B)
-        array to write the result into (blocks at stride = block only)."""
-        views = self._blocks(y3)
-        if views is not None:
-            return self._backprop_blocks(v3, y3, views, t3, out)
-        contrib = self._grad3(y3) * v3[:, :, None, :]  # upv (47.1200), padded
-        K, _, _, B = contrib.shape
-        flat = contrib[:, self._valid, :]  # (K, sum|Omega|, B) in T's row order
-        out = np.zeros((K, self.P, B))
-        if self.disjoint:
-            out[:, self._flat, :] = flat  # T^T for a (partial) permutation
-        else:
-            np.add.at(out, (slice(None), self._flat, slice(None)), flat)  # T^T sums overlaps
-        return out
-
-    def _backprop_blocks(self, v3, y3, views, t3=None, out=None):
-        """:meth:`_backprop3` for blocks at stride = block: T^T is a (partial) permutation,
-        so permute#(upv(v)) writes v(p') g_{p'} into the block of p' (47.1200, 47.1204)."""
-        K, P, B = y3.shape
-        rows, cols = self.in_shape
-        v4 = v3.reshape(K, *self.out_shape[::-1], B)  # [:, j, i, :] = v(i + j*nr)
-        covered = (self.block[0] * self.out_shape[0] == rows
-                   and self.block[1] * self.out_shape[1] == cols and self.kind != "subsample")
-        if out is None:
-            out = np.empty((K, P, B)) if covered else np.zeros((K, P, B))
-        elif not covered:
-            out[...] = 0.0  # entries in no region get no sensitivity
-        outs = self._blocks(out)  # views of out, entry k of every region
-        k = self.kind
-        if k == "max":  # g_{p'} = e at the first maximum in region order (47.1196b)
-            t4 = (self._pool3(y3) if t3 is None else t3).reshape(v4.shape)
-            taken = views[0] == t4
-            np.multiply(v4, taken, out=outs[0])
-            for view, o in zip(views[1:-1], outs[1:-1]):
-                hit = view == t4
-                np.greater(hit, taken, out=hit)  # a maximum not preceded by another
-                taken |= hit
-                np.multiply(v4, hit, out=o)
-            if len(views) > 1:
-                np.multiply(v4, ~taken, out=outs[-1])
-        elif k == "mean":
-            for o in outs:
-                np.divide(v4, len(outs), out=o)  # (47.1196a)
-        elif k == "l2":
-            t4 = (self._pool3(y3) if t3 is None else t3).reshape(v4.shape)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                r = np.where(t4 > 0, v4 / np.where(t4 > 0, t4, 1.0), 0.0)
-            for view, o in zip(views, outs):
-                np.multiply(view, r, out=o)  # (47.1196d): y / t, 0 at t = 0
-        elif k == "subsample":
-            outs[self.retain][...] = v4  # (47.1196c)
-        else:
-            for m, o in zip(self.mask, outs):
-                np.multiply(v4, m, out=o)  # (47.1196e)
-        return out
+        r"""The matrix ``T`` that stacks :math:`e_p^T` region by region (47.1201)-(47.1203),
+        ``(sum |Omega|) x P`` (a copy: the operator keeps its own)."""
+        return self._T.copy()
 
     # -- public, book-shaped ------------------------------------------------------------
 
-    def _as3(self, y, name, n, eq):
+    def _checked(self, y, name, n, eq, vector=False):
         y = as_float_array(y, name, eq=eq)
+        if vector and y.shape != (n,):
+            raise ValueError(f"{name} must be a vector of P = {n} entries ({eq}), got shape "
+                             f"{y.shape}")
         if y.ndim not in (1, 2) or y.shape[0] != n:
             raise ValueError(f"{name} must be a vector of P = {n} entries or a P x K array with "
                              f"P = {n} rows ({eq}), got shape {y.shape}")
-        return y.reshape(1, n, -1), y.ndim
+        return y
 
     def pool(self, y):
-        r"""Pool a map (or the columns of a ``P x K`` array): :math:`t(p') =
-        \mathrm{pool}_{p \in \Omega_{p'}}\{y(p)\}` (47.1187)-(47.1188), Table 47.13."""
-        y3, nd = self._as3(y, "y", self.P, "47.1187")
-        t = self._pool3(y3)[0]
-        return t[:, 0] if nd == 1 else t
+        r"""Pool a map (or each column of a ``P x K`` array), region by region:
+        :math:`t(p') = \mathrm{pool}_{p \in \Omega_{p'}}\{y(p)\}` (47.1187)-(47.1188),
+        Table 47.13. Validates ``y``, then :func:`pool_map`."""
+        y = self._checked(y, "y", self.P, "47.1187")
+        if y.ndim == 1:
+            return pool_map(self, y)
+        return np.stack([pool_map(self, col) for col in y.T], axis=1)
 
     def gradient_vectors(self, y):
         r"""The gradient vectors :math:`g_{p'} = \partial t(p') / \partial y(\Omega_{p'})`
         (47.1195)-(47.1196), Table 47.14, one array per region, for a map ``y`` of P entries."""
-        y3, nd = self._as3(y, "y", self.P, "47.1196")
-        if nd != 1:
-            raise ValueError(f"y must be a vector of P = {self.P} entries (47.1196)")
-        g = self._grad3(y3)[0, :, :, 0]
-        return [g[p, : self.sizes[p]].copy() for p in range(self.P_out)]
+        G = self.gradient_matrix(y)
+        return [G[p, : self.sizes[p]].copy() for p in range(self.P_out)]
 
     def jacobian(self, y):
         r"""The ``P' x P`` matrix :math:`\partial t / \partial y`; row ``p'`` carries
@@ -387,44 +232,35 @@ class Pooling:
 
     def gradient_matrix(self, y):
         r"""The gradient vectors :math:`g_{p'}` (47.1196) as the rows of a ``P' x R`` array
-        (``R`` the largest region), zero past :math:`|\Omega_{p'}|`; computed once per map
-        and reused by :meth:`upv`."""
-        y3, nd = self._as3(y, "y", self.P, "47.1196")
-        if nd != 1:
-            raise ValueError(f"y must be a vector of P = {self.P} entries (47.1196)")
-        return self._grad3(y3)[0, :, :, 0]
+        (``R`` the largest region), zero past :math:`|\Omega_{p'}|`. Validates ``y``, then
+        :func:`gradient_matrix`."""
+        return gradient_matrix(self, self._checked(y, "y", self.P, "47.1196", vector=True))
 
     def upv(self, v, y=None, G=None):
         r"""Upsample ``v`` (P' entries) by the gradient vectors at ``y``:
         :math:`\mathrm{upv}(v) = \mathrm{col}\{v(p')\, g_{p'}\}` (47.1197)-(47.1200), a vector
         of :math:`\sum_{p'} |\Omega_{p'}|` entries. ``G`` (from :meth:`gradient_matrix`) may
-        be given instead of ``y`` when the same map is upsampled many times."""
+        be given instead of ``y``."""
         v = as_float_array(v, "v", ndim=1, eq="47.1200")
         if v.size != self.P_out:
             raise ValueError(f"v must have P' = {self.P_out} entries (47.1200), got {v.size}")
         if G is None:
             if y is None:
                 raise ValueError("upv needs the map y (or its gradient matrix G) (47.1200)")
-            G = self.gradient_matrix(y)  # g_{p'} in row p', zero past |Omega_p'| (47.1196)
-        elif np.shape(G) != (self.P_out, self.R):
-            raise ValueError(f"G must be P' x R = {self.P_out} x {self.R} (47.1196), got "
-                             f"{np.shape(G)}")
-        return (v[:, None] * G)[self._valid]  # (47.1200) col{v(p') g_p'}, region by region
-
-    def _upv(self, v, G):
-        r""":meth:`upv` without its checks, for a float64 vector ``v`` of P' entries computed
-        from checked data and a gradient matrix ``G`` from :meth:`gradient_matrix` (47.1200).
-        Anything else goes through :meth:`upv`; finiteness is the caller's to ensure."""
-        if not (type(v) is np.ndarray and v.dtype == np.float64 and v.shape == (self.P_out,)):
-            return self.upv(v, G=G)
-        return (v[:, None] * G)[self._valid]  # (47.1200) col{v(p') g_p'}, region by region
+            G = self.gradient_matrix(y)
+        else:
+            G = as_float_array(G, "G", ndim=2, eq="47.1196")
+            if G.shape != (self.P_out, self.R):
+                raise ValueError(f"G must be P' x R = {self.P_out} x {self.R} (47.1196), got "
+                                 f"{G.shape}")
+        return upv(self, v, G)
 
     def permute(self, y):
         r"""``permute(y) = T y`` (47.1202)."""
         y = as_float_array(y, "y", eq="47.1202")
         if y.ndim not in (1, 2) or y.shape[0] != self.P:
             raise ValueError(f"y must have P = {self.P} rows (47.1202), got shape {y.shape}")
-        return self._T_built()[0] @ y  # (47.1202)
+        return permute(self, y)
 
     def permute_sharp(self, y_o):
         r"""``permute#(y_o) = T^T y_o`` (47.1204); with overlapping regions ``T^T`` sums the
@@ -434,26 +270,110 @@ class Pooling:
         if y_o.ndim not in (1, 2) or y_o.shape[0] != n:
             raise ValueError(f"y_o must have sum|Omega| = {n} rows (47.1204), got shape "
                              f"{y_o.shape}")
-        return self._T_built()[1] @ y_o  # (47.1204)
-
-    def _permute_sharp(self, y_o):
-        r""":meth:`permute_sharp` without its checks, for a float64 vector ``y_o`` of
-        :math:`\sum_{p'} |\Omega_{p'}|` entries (e.g. from :meth:`_upv`) (47.1204).
-        Anything else goes through :meth:`permute_sharp`; finiteness is the caller's."""
-        if not (type(y_o) is np.ndarray and y_o.dtype == np.float64
-                and y_o.shape == self._flat.shape):
-            return self.permute_sharp(y_o)
-        return self._T_built()[1] @ y_o  # (47.1204)
+        return permute_sharp(self, y_o)
 
     def backprop(self, v, y):
-        r"""``permute#(upv(v))`` = :math:`(\partial t/\partial y)^T v` (47.1244), (47.1260)."""
-        y3, nd = self._as3(y, "y", self.P, "47.1244")
+        r"""``permute#(upv(v))`` = :math:`(\partial t/\partial y)^T v` (47.1244), (47.1260),
+        for a map ``y`` (P) and ``v`` (P'), or column by column for ``P x K`` and ``P' x K``."""
+        y = self._checked(y, "y", self.P, "47.1244")
         v = as_float_array(v, "v", eq="47.1244")
-        check_finite(v, "v", "47.1244")
-        want = (self.P_out,) if nd == 1 else (self.P_out, y3.shape[2])
+        want = (self.P_out,) if y.ndim == 1 else (self.P_out, y.shape[1])
         if v.shape != want:
             raise ValueError(f"v must have P' = {self.P_out} rows (47.1244), shaped "
-                             f"{' x '.join(map(str, want))} like y's {nd}-D layout, got "
+                             f"{' x '.join(map(str, want))} like y's {y.ndim}-D layout, got "
                              f"{' x '.join(map(str, v.shape)) or 'a scalar'}")
-        out = self._backprop3(v.reshape(1, self.P_out, -1), y3)[0]
-        return out[:, 0] if nd == 1 else out
+        if y.ndim == 1:
+            return permute_sharp(self, upv(self, v, gradient_matrix(self, y)))  # (47.1244)
+        return np.stack([permute_sharp(self, upv(self, vk, gradient_matrix(self, yk)))
+                         for vk, yk in zip(v.T, y.T)], axis=1)
+
+
+# ---------------------------------------------------------------------------
+# The pooling steps of the listings, region by region (Tables 47.13-47.14). Pure functions
+# of a Pooling and an already checked map: no validation here. They work for any numeric
+# dtype, object arrays (symbols) included, except max (needs an order) and l2 (a square root).
+# ---------------------------------------------------------------------------
+
+
+def region_entries(pooling, y, fill=0):
+    r"""The entries of every region as the rows of a ``P' x R`` array: row ``p'`` holds
+    :math:`y(\Omega_{p'})` in region order, padded with ``fill`` past :math:`|\Omega_{p'}|`
+    (47.1187)."""
+    Y = y[pooling._idx]
+    if not pooling._valid.all():
+        Y = np.where(pooling._valid, Y, fill)
+    return Y
+
+
+def _l2(Y):
+    r""":math:`\|Y_{p'}\|` of each row, scaled by the row's largest magnitude so that tiny or
+    huge entries neither underflow nor overflow (47.1176)."""
+    if Y.dtype == object:
+        raise TypeError("l2 pooling needs a square root; it is not defined for object arrays")
+    a = np.abs(Y)
+    m = a.max(axis=1)
+    safe = np.where(m > 0, m, 1.0)
+    return m * np.sqrt(((a / safe[:, None]) ** 2).sum(axis=1))
+
+
+def pool_map(pooling, y):
+    r""":math:`t = \mathrm{pool}(y)`: :math:`t(p')` pools the entries of region
+    :math:`\Omega_{p'}` by the function of Table 47.13 (47.1187)-(47.1188)."""
+    kind = pooling.kind
+    if kind == "max":
+        return region_entries(pooling, y, -np.inf).max(axis=1)  # Table 47.13, max
+    if kind == "mean":
+        # Table 47.13, mean: each entry divided first, so that a sum of entries near the
+        # largest float cannot overflow when the mean itself is representable
+        return (region_entries(pooling, y) / pooling.sizes[:, None]).sum(axis=1)
+    if kind == "l2":
+        return _l2(region_entries(pooling, y))  # (47.1176)
+    if kind == "subsample":
+        return y[pooling._idx[:, pooling.retain]]  # (47.1179), entry `retain` of each region
+    return region_entries(pooling, y) @ pooling.mask  # (47.1180), sum_k m(k) y(Omega_p'(k))
+
+
+def gradient_matrix(pooling, y):
+    r"""The gradient vectors :math:`g_{p'}` of Table 47.14 (47.1196a-e) as the rows of a
+    ``P' x R`` array, zero past :math:`|\Omega_{p'}|`. Max ties go to the first entry in
+    region order; l2 pooling at :math:`t(p') = 0` has :math:`g_{p'} = 0`."""
+    kind, valid = pooling.kind, pooling._valid
+    if kind == "mean":
+        return valid / pooling.sizes[:, None]  # (47.1196a): 1/|Omega| on the region
+    if kind in ("max", "subsample"):
+        G = np.zeros(valid.shape)
+        if kind == "max":
+            first = region_entries(pooling, y, -np.inf).argmax(axis=1)  # first maximum
+        else:
+            first = np.full(pooling.P_out, pooling.retain)
+        G[np.arange(pooling.P_out), first] = 1.0  # (47.1196b), (47.1196c): one-hot
+        return G
+    if kind == "l2":
+        Y = region_entries(pooling, y)
+        if Y.dtype == object:
+            _l2(Y)  # raises: no square root of symbols
+        # y / t with both divided by a power of two s within a factor 2 of the region's
+        # largest magnitude: exact in the normal range, and representable (|g| <= 1) even
+        # where t itself underflows or overflows
+        s = np.ldexp(1.0, np.frexp(np.abs(Y).max(axis=1))[1] - 1)[:, None]
+        Ys = Y / s
+        ts = np.sqrt((Ys**2).sum(axis=1, keepdims=True))  # t / s
+        safe = np.where(ts > 0, ts, 1.0)
+        return np.where(ts > 0, Ys / safe, 0.0)  # (47.1196d): y / t, 0 at t = 0
+    return pooling.mask[None, :] * valid  # (47.1196e): the mask on every region
+
+
+def upv(pooling, v, G):
+    r""":math:`\mathrm{upv}(v) = \mathrm{col}\{v(p')\, g_{p'}\}_{p'=1}^{P'}` (47.1200), region
+    by region, from the gradient matrix ``G`` of :func:`gradient_matrix`."""
+    return (v[:, None] * G)[pooling._valid]  # (47.1200)
+
+
+def permute(pooling, y):
+    r""":math:`\mathrm{permute}(y) = T y` (47.1202)."""
+    return sparse_apply(pooling._T, y)  # (47.1202)
+
+
+def permute_sharp(pooling, y_o):
+    r""":math:`\mathrm{permute}^\#(y_o) = T^T y_o` (47.1204)."""
+    return sparse_apply(pooling._TT, y_o)  # (47.1204)

@@ -6,7 +6,13 @@ r"""Independent references used to check the matrix implementation of section 47
 * :mod:`sayedcnn.reference.finite_diff`: central finite differences over every parameter,
   usable on any scalar function of a :class:`sayedcnn.Params`.
 * :mod:`sayedcnn.reference.image`: the image-domain forms of the seed notes (correlation,
-  full convolution with rotated masks, im2col); imported on demand.
+  full convolution with rotated masks, im2col).
+* :mod:`sayedcnn.reference.compare`: the package's one comparison, the largest relative
+  difference, which sees NaN, missing arrays and shape mismatches.
+
+Each is imported on demand (``from sayedcnn.reference import loops``): this package's
+``__init__`` imports none of them, so that the core can use :mod:`~sayedcnn.reference.compare`
+without loading the references it is checked by.
 
 The wall that makes these checks mean something: nothing in this package imports
 :mod:`sayedcnn.operators`, :mod:`sayedcnn.pooling`, :mod:`sayedcnn.forward` or
@@ -17,6 +23,4 @@ connection tables, the activation objects, the geometry tuples of each sliding p
 the pooling description); every index is derived here from that geometry.
 """
 
-from . import finite_diff, loops
-
-__all__ = ["finite_diff", "loops"]
+__all__ = ["compare", "finite_diff", "image", "loops"]

@@ -8,7 +8,7 @@ Kronecker product): every index is derived from the geometry of the layer, so ag
 the matrix implementation of :mod:`sayedcnn.forward` and :mod:`sayedcnn.training` is a
 genuine check. Speed is not a goal; numpy arrays serve only as storage.
 
-Geometry, as in DESIGN.md (all indices 0-based):
+Geometry, as in docs/conventions.md (all indices 0-based):
 
 * a map of ``rows x cols`` is the vector ``h`` with ``h[r + c*rows] = map[r, c]`` (vec);
 * the window of output position ``(i, j)`` of layer ``c`` covers the input pixels
@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ..network import Params
+from ..params import Params
 
 __all__ = ["forward", "backward", "gradients", "risk", "predict", "loss_value",
            "output_sensitivity"]
