@@ -6,22 +6,21 @@ Usage (from anywhere)::
     python notebooks/build.py 03 05      # only those whose name starts with 03 or 05
 
 Each notebook ``notebooks/NAME.ipynb`` is generated from ``notebooks/src/NAME.py``, a plain
-Python file cut into cells by ``# %% [markdown]`` (a markdown cell: every line is a comment,
-``# `` is stripped) and ``# %%`` (a code cell). The notebook is then executed top to bottom in
-a fresh kernel running this interpreter (``sys.executable``, ipykernel), with the working
-directory ``notebooks/`` and a limit of 60 seconds per notebook, and written in place with
-its outputs. The SHA-256 of the source is stored in the notebook's metadata
-(``metadata.sayedcnn.source_sha256``), so that a test can tell whether the committed outputs
-were produced from the current source.
+Python file in jupytext's percent format (``# %% [markdown]`` starts a markdown cell whose
+lines are comments, ``# %%`` a code cell), converted by jupytext. The notebook is then
+executed by nbclient top to bottom in a fresh kernel running this interpreter
+(``sys.executable``, ipykernel), with the working directory ``notebooks/`` and a limit of
+60 seconds per notebook, and written in place with its outputs. The SHA-256 of the source
+is stored in the notebook's metadata (``metadata.sayedcnn.source_sha256``), so that a test
+can tell whether the committed outputs were produced from the current source.
 
-Needs the ``notebooks`` extra: ``pip install ".[notebooks]"``.
+Needs jupytext, nbclient and ipykernel: the ``notebooks`` or the ``test`` extra.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import re
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ TIMEOUT = 60  # seconds, per notebook (and per cell)
 KERNEL_NAME = "python3"
 METADATA_KEY = "sayedcnn"
 
-_MARKER = re.compile(r"^# %%(?P<rest>.*)$")
+FORMAT = "py:percent"  # jupytext's percent format
 
 
 def source_paths(names=()):
@@ -62,45 +61,23 @@ def source_hash(src):
     return hashlib.sha256(Path(src).read_bytes()).hexdigest()
 
 
-def parse_cells(text):
-    """Cut a cell-marker source into ``[(kind, source), ...]``, kind ``"markdown"`` or
-    ``"code"``. Text before the first marker is ignored (a module docstring, say)."""
-    cells, kind, lines = [], None, []
+def read_source(src):
+    """The unexecuted notebook jupytext reads from ``src`` (percent format)."""
+    import jupytext
 
-    def flush():
-        if kind is None:
-            return
-        body = "\n".join(lines).strip("\n")
-        if body.strip():
-            cells.append((kind, body))
+    return jupytext.read(str(src), fmt=FORMAT)
 
-    for line in text.splitlines():
-        m = _MARKER.match(line)
-        if m:
-            flush()
-            kind = "markdown" if "[markdown]" in m.group("rest") else "code"
-            lines = []
-            continue
-        if kind == "markdown":
-            if line.startswith("# "):
-                line = line[2:]
-            elif line.startswith("#"):
-                line = line[1:]
-        lines.append(line)
-    flush()
-    return cells
+
+def cells(src):
+    """``[(kind, source), ...]`` of the notebook of ``src``, kind ``"markdown"`` or
+    ``"code"``, as jupytext cuts it."""
+    return [(c.cell_type, c.source) for c in read_source(src).cells]
 
 
 def to_notebook(src):
     """An unexecuted notebook (nbformat 4) from source ``src``, with its hash in metadata."""
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    for kind, body in parse_cells(Path(src).read_text(encoding="utf-8")):
-        if kind == "markdown":
-            nb.cells.append(nbformat.v4.new_markdown_cell(body))
-        else:
-            nb.cells.append(nbformat.v4.new_code_cell(body))
+    nb = read_source(src)
+    nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Python 3",
                                  "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
@@ -109,6 +86,7 @@ def to_notebook(src):
                                  "regenerate": "python notebooks/build.py " + Path(src).stem}
     for i, cell in enumerate(nb.cells):  # stable ids keep the committed diffs small
         cell["id"] = f"{Path(src).stem[:2]}-{i:03d}"
+        cell.metadata = {}
     return nb
 
 

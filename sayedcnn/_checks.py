@@ -11,7 +11,14 @@ import numbers
 import numpy as np
 
 __all__ = ["as_float_array", "as_pair", "check_finite", "check_shape", "as_positive_int",
-           "as_real", "shape_str"]
+           "as_real", "shape_str", "MAX_SIZE"]
+
+#: The largest size a check accepts where a size means an allocation: each axis of a map,
+#: a mask, a block, a stride or a padding, and the product of the two (entries of one
+#: 2-D map), and the sizes given to :func:`as_positive_int` with ``maximum=MAX_SIZE``.
+#: 2**27 float64 entries are 1 GiB.
+MAX_SIZE = 2**27
+_MAX_INT = 2**63 - 1  # numpy's C long: larger integers cannot index or allocate
 
 
 def _eq(eq):
@@ -62,7 +69,10 @@ def as_real(x, name, eq=None, minimum=None, strict=False):
     if (isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.floating,
                                                                 np.integer))):
         raise TypeError(f"{name} must be a real number{_eq(eq)}, got {x!r}")
-    x = float(x)
+    try:
+        x = float(x)
+    except OverflowError:  # an integer beyond the float range
+        x = float("inf")
     if not np.isfinite(x):
         raise ValueError(f"{name} must be finite{_eq(eq)}, got {x}")
     if minimum is not None and (x <= minimum if strict else x < minimum):
@@ -86,12 +96,16 @@ def check_shape(arr, shape, name, eq=None, label=None):
         raise ValueError(f"{name} must be {want}{_eq(eq)}, got {got}")
 
 
-def as_positive_int(x, name, minimum=1, eq=None):
-    """An integer >= ``minimum`` (bools rejected)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+def as_positive_int(x, name, minimum=1, eq=None, maximum=None):
+    """An integer >= ``minimum`` and <= ``maximum`` (default: the largest C long, 2**63-1;
+    pass :data:`MAX_SIZE` for sizes that are allocated); bools rejected."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):
         raise TypeError(f"{name} must be an integer{_eq(eq)}, got {x!r}")
     if x < minimum:
         raise ValueError(f"{name} must be >= {minimum}{_eq(eq)}, got {x}")
+    top = _MAX_INT if maximum is None else maximum
+    if x > top:
+        raise ValueError(f"{name} must be <= {top:,}{_eq(eq)}, got {x:,}")
     return int(x)
 
 
@@ -113,34 +127,45 @@ def as_pair(x, name, minimum=1, eq=None):
         vals = (int(vals[0]), int(vals[1]))
     if min(vals) < minimum:
         raise ValueError(f"{name} must be >= {minimum} along each axis{_eq(eq)}, got {x!r}")
+    if max(vals) > MAX_SIZE or vals[0] * vals[1] > MAX_SIZE:
+        raise ValueError(f"{name} {vals[0]} x {vals[1]} is beyond the sizes sayedcnn builds: at "
+                         f"most {MAX_SIZE:,} (2**27) along an axis and in all{_eq(eq)}")
     return vals
 
 
 def check_rho(rho1, rho2):
     """The regularisation weights of (47.1229): real, finite and >= 0."""
     for name, r in (("rho1", rho1), ("rho2", rho2)):
-        if isinstance(r, bool) or not isinstance(r, numbers.Real):
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Real):
             raise TypeError(f"{name} must be a real number (47.1229), got {r!r}")
+        try:
+            r = float(r)
+        except OverflowError:
+            r = float("inf")
         if not np.isfinite(r) or r < 0:
             raise ValueError(f"{name} must be finite and >= 0 (47.1229), got {r}")
 
 
 def check_scaling(scaling):
     """The risk's scaling: ``"1229"`` (47.1229) or ``"1227"`` (47.1227)."""
-    if scaling not in ("1229", "1227"):
+    if not isinstance(scaling, str) or scaling not in ("1229", "1227"):
         raise ValueError(f"scaling must be '1229' (47.1229) or '1227' (47.1227), got "
                          f"{scaling!r}")
 
 
 def check_mu(mu):
     """The step size of (47.1276): real, finite and > 0."""
-    if isinstance(mu, bool) or not isinstance(mu, numbers.Real):
+    if isinstance(mu, (bool, np.bool_)) or not isinstance(mu, numbers.Real):
         raise TypeError(f"the step size mu must be a real number (47.1276), got {mu!r}")
+    try:
+        mu = float(mu)
+    except OverflowError:
+        mu = float("inf")
     if not np.isfinite(mu) or mu <= 0:
         raise ValueError(f"the step size mu must be finite and > 0 (47.1276), got {mu}")
 
 
 def check_method(method):
     """``"listing"`` (the book's listings line for line) or ``"fused"`` (the engine)."""
-    if method not in ("listing", "fused"):
+    if not isinstance(method, str) or method not in ("listing", "fused"):
         raise ValueError(f"method must be 'listing' or 'fused', got {method!r}")

@@ -62,6 +62,19 @@ class ForwardResult:
         (``l = 1..L``).
     output : ndarray
         :math:`y_n = y_{L,n}`.
+
+    Implements the record of (47.1216), keyed by the book's numbers.
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 3, pool=("max", 2)), sc.Conv(3, 2)], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> res = net.forward(p, np.ones((1, 4, 4)))
+    >>> sorted(res.H), sorted(res.t_conv)          # (d, c): H for c = 0..C-1, t for c = 1..C
+    ([(1, 0), (1, 1), (2, 1)], [(1, 1), (1, 2), (2, 1), (2, 2), (3, 2)])
+    >>> res.H[1, 0].shape, res.H_stacked[1].shape, res.t_conv[1, 1].shape, res.y_ff[1].shape
+    ((9, 16), (8, 4), (4,), (12,))
     """
 
     H: dict = field(default_factory=dict)
@@ -76,8 +89,22 @@ class ForwardResult:
 
 @dataclass
 class BatchForward:
-    """The listing (47.1216) run sample by sample: ``samples[n]`` is a :class:`ForwardResult`;
-    ``output`` stacks the :math:`y_{L,n}` as rows (``N x Q``)."""
+    r"""The listing (47.1216) run sample by sample: ``samples[n]`` is a :class:`ForwardResult`;
+    ``output`` stacks the :math:`y_{L,n}` as rows (``N x Q``).
+
+    Implements (47.1216) for a batch, one sample at a time.
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 3, pool=("max", 2)), sc.Conv(3, 2)], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> batch = net.forward(p, np.zeros((3, 1, 4, 4)))
+    >>> len(batch.samples), batch.output.shape
+    (3, (3, 2))
+    >>> bool(np.array_equal(batch.output[2], batch.samples[2].output))
+    True
+    """
 
     samples: list
     output: np.ndarray
@@ -90,14 +117,39 @@ class BatchForward:
 
 def images_to_maps(x):
     r"""The input vectors :math:`h_n^{(d)} = \mathrm{vec}(\mathcal I_n^{(d)})` of one image
-    ``(D_0, rows, cols)`` (47.1143), as a list over ``d = 1..D_0``."""
+    ``(D_0, rows, cols)`` (47.1143), as a list over ``d = 1..D_0``.
+
+    Implements (47.1143) with the column-major vec of (47.1127).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.forward import images_to_maps
+    >>> images_to_maps(np.arange(8.0).reshape(2, 2, 2))       # two 2 x 2 channels
+    [array([0., 2., 1., 3.]), array([4., 6., 5., 7.])]
+    """
     return [x[d].reshape(-1, order="F") for d in range(x.shape[0])]  # vec, column-major
 
 
 def input_patches(V0, h, S1):
     r"""``start with`` :math:`H_n^{(d,0)} = [h_{n,1}^{(d)} \dots h_{n,P_1}^{(d)}]` (47.1216),
     with :math:`\mathrm{vec}(H_n^{(d,0)}) = V_0 h_n^{(d)}` (47.1152). The listing indexes
-    these to :math:`P_o`; there are :math:`P_1` of them (erratum E-1216a)."""
+    these to :math:`P_o`; there are :math:`P_1` of them (erratum E-1216a).
+
+    Implements the first line of (47.1216).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import sliding_partition
+    >>> from sayedcnn.forward import input_patches
+    >>> part = sliding_partition((3, 3), 2, padding="valid")
+    >>> input_patches(part.V, np.arange(9.0), part.S)      # S_1 x P_1 = 4 x 4
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]])
+    """
     return patches(V0, h, S1)  # vec(H^(d,0)) = V_0 h^(d) (47.1152)
 
 
@@ -109,6 +161,22 @@ def correlation_z(H_prev, W_c, Theta_c, d, S, connected):
 
     ``H_prev[j]`` is :math:`H_n^{(j+1,c-1)}`; ``w_j^{(d,c)}`` is rows ``j*S..(j+1)*S-1`` of
     column ``d-1`` of :math:`W_c` (47.1223a); ``connected`` lists the 0-based ``j`` summed.
+
+    Implements (47.1212)-(47.1213) as the line :math:`z_n^{(d,c)}` of (47.1216).
+
+    Examples
+    --------
+    Two input maps with ``S = 4`` and ``P = 2``, a mask of ones and
+    :math:`\theta^{(1,c)} = (1, 2)`: each map contributes its column sums minus its bias.
+
+    >>> import numpy as np
+    >>> from sayedcnn.forward import correlation_z
+    >>> H_prev = [np.arange(8.0).reshape(4, 2), np.ones((4, 2))]
+    >>> W_c, Theta_c = np.ones((8, 1)), np.array([[1.0], [2.0]])
+    >>> correlation_z(H_prev, W_c, Theta_c, 1, 4, [0, 1])      # (12 - 1 + 4 - 2, 16 - 1 + 4 - 2)
+    array([13., 17.])
+    >>> correlation_z(H_prev, W_c, Theta_c, 1, 4, [0])         # map 2 not connected (47.1213)
+    array([11., 15.])
     """
     P = H_prev[0].shape[1]
     terms = []
@@ -119,36 +187,105 @@ def correlation_z(H_prev, W_c, Theta_c, d, S, connected):
 
 
 def feature_map(z, f):
-    r""":math:`y_n^{(d,c)} = f(z_n^{(d,c)})` (47.1216)."""
+    r""":math:`y_n^{(d,c)} = f(z_n^{(d,c)})` (47.1216).
+
+    Implements the line :math:`y = f(z)` of (47.1216).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.forward import feature_map
+    >>> feature_map(np.array([-1.0, 0.0, 2.0]), np.tanh).round(4)
+    array([-0.7616,  0.    ,  0.964 ])
+    """
     return f(z)
 
 
 def pooled_map(pooling, y):
-    r""":math:`t_n^{(d,c)} = \mathrm{pool}(y_n^{(d,c)})` (47.1208), (47.1216)."""
+    r""":math:`t_n^{(d,c)} = \mathrm{pool}(y_n^{(d,c)})` (47.1208), (47.1216).
+
+    Implements the line :math:`t = \mathrm{pool}(y)` of (47.1216).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import Pooling
+    >>> from sayedcnn.forward import pooled_map
+    >>> pooled_map(Pooling("mean", in_shape=(4, 4), block=2), np.arange(16.0))
+    array([ 2.5,  4.5, 10.5, 12.5])
+    """
     return pool_map(pooling, y)  # Table 47.13, region by region
 
 
 def next_patches(V_c, t, S_next):
     r""":math:`\{h_{n,p}^{(d,c)}\} = \mathrm{partition}(t_n^{(d,c)}, P_{c+1})` and
     :math:`H_n^{(d,c)} = [h_{n,1}^{(d,c)} \dots h_{n,P_{c+1}}^{(d,c)}]` (47.1209)-(47.1211),
-    (47.1216), with :math:`\mathrm{vec}(H_n^{(d,c)}) = V_c\, t_n^{(d,c)}`."""
+    (47.1216), with :math:`\mathrm{vec}(H_n^{(d,c)}) = V_c\, t_n^{(d,c)}`.
+
+    Implements the partition lines of (47.1216).
+
+    Examples
+    --------
+    The pooled 2 x 2 map of layer ``c`` cut by the 2 x 2 'same' windows of layer ``c+1``:
+
+    >>> import numpy as np
+    >>> from sayedcnn import sliding_partition
+    >>> from sayedcnn.forward import next_patches
+    >>> part = sliding_partition((2, 2), 2)                     # V_c, P_{c+1} = 4
+    >>> next_patches(part.V, np.array([1.0, 2.0, 3.0, 4.0]), part.S)
+    array([[1., 2., 3., 4.],
+           [2., 0., 4., 0.],
+           [3., 4., 0., 0.],
+           [4., 0., 0., 0.]])
+    """
     return patches(V_c, t, S_next)  # vec(H^(d,c)) = V_c t^(d,c) (47.1152)
 
 
 def stacked_features(H_list):
-    r""":math:`H_{n,c} = \mathrm{col}\{H_n^{(1,c)}, \dots, H_n^{(D_c,c)}\}` (47.1225)."""
+    r""":math:`H_{n,c} = \mathrm{col}\{H_n^{(1,c)}, \dots, H_n^{(D_c,c)}\}` (47.1225).
+
+    Implements (47.1225).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.forward import stacked_features
+    >>> stacked_features([np.zeros((4, 3)), np.ones((4, 3))]).shape      # D_c S_{c+1} x P_{c+1}
+    (8, 3)
+    """
     return np.vstack(H_list)
 
 
 def feedforward_input(t_list):
     r""":math:`y_{1,n} = \mathrm{col}\{t_n^{(1,C)}, \dots, t_n^{(D_C,C)}\}` (47.1215)-(47.1216);
-    entry ``p'`` of map ``d`` sits at :math:`(d-1)P'_C + p'` (47.1217)."""
+    entry ``p'`` of map ``d`` sits at :math:`(d-1)P'_C + p'` (47.1217).
+
+    Implements (47.1215), (47.1217).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.forward import feedforward_input
+    >>> feedforward_input([np.array([1.0, 2.0]), np.array([3.0, 4.0])])       # D_C = 2, P'_C = 2
+    array([1., 2., 3., 4.])
+    """
     return np.concatenate(t_list)
 
 
 def feedforward_layer(W, theta, y, f):
     r""":math:`z_{\ell+1,n} = W_\ell y_{\ell,n} - \theta_\ell`,
-    :math:`y_{\ell+1,n} = f(z_{\ell+1,n})` (47.1216); returns ``(z, y)``."""
+    :math:`y_{\ell+1,n} = f(z_{\ell+1,n})` (47.1216); returns ``(z, y)``.
+
+    Implements the feedforward lines of (47.1216) (minus :math:`\theta_\ell`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.forward import feedforward_layer
+    >>> W, theta = np.array([[1.0, 2.0], [3.0, -4.0]]), np.array([1.0, 1.0])
+    >>> feedforward_layer(W, theta, np.array([1.0, 1.0]), lambda z: np.maximum(z, 0.0))
+    (array([ 2., -2.]), array([2., 0.]))
+    """
     z = W @ y - theta  # (47.1216)
     return z, f(z)
 
@@ -184,7 +321,23 @@ def forward_listing(net, params, x):
 
 def listing(net, params, x):
     r"""The lines of (47.1216) for checked input: ``x`` one image ``D_0 x rows x cols`` of any
-    dtype (object arrays of symbols included). Returns a :class:`ForwardResult`."""
+    dtype (object arrays of symbols included). Returns a :class:`ForwardResult`.
+
+    Implements (47.1216).
+
+    Examples
+    --------
+    The listing agrees with the engine's batched pass:
+
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.forward import listing
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2, pool=("mean", 2))], outputs=2)
+    >>> p, x = net.init(seed=0), np.random.default_rng(0).standard_normal((1, 4, 4))
+    >>> res = listing(net, p, x)
+    >>> fused = net.forward(p, x[None], method="fused").output[0]
+    >>> res.output.shape, bool(np.allclose(res.output, fused, rtol=1e-12, atol=0))
+    ((2,), True)
+    """
     res = ForwardResult()
     first = net.layers[0]
     for d, h in enumerate(images_to_maps(x), start=1):

@@ -23,9 +23,11 @@ reorganisations, each an identity of the chapter:
   pooling or subsampling, :math:`f'` is needed only at the retained entry.
 * **f' from y.** :math:`f'(z) = y(1-y)` for the logistic function and :math:`1-y^2` for tanh.
 
-Speed devices live here only: threads for large entrywise maps, scratch buffers and the
-scatter matrices, which belong to an :class:`Engine` that the caller owns and passes in
-(``fit`` makes one per run). Nothing is kept on the network or on scipy objects.
+Speed devices live here only: threads for large entrywise maps, scratch buffers (the padded
+maps, patch rows, z, y and the backward's sensitivities, so that no call maps fresh memory
+from the system) and the scatter matrices, which belong to an :class:`Engine` that the
+caller owns and passes in (``fit`` makes one per run), with a clock that says where the time
+goes. Nothing is kept on the network or on scipy objects.
 """
 
 from __future__ import annotations
@@ -55,7 +57,16 @@ class Engine:
     :math:`I_N \otimes V_{c-1}^T` (47.1258) for the batch sizes met, and scratch buffers.
 
     Make one per network and pass it as ``engine=`` to reuse it across calls (``fit`` does);
-    without one, each call makes its own. An engine is not shared between threads.
+    without one, each call makes its own. An engine is not shared between threads. Its
+    buffers hold the patch rows, :math:`z` and :math:`y` of every layer (and :math:`t` of a
+    layer that does not pool), so the :class:`FusedForward` that ``gradients_fused(...,
+    return_loss=True)`` returns with an engine keeps those arrays only until the engine's
+    next call; its ``output`` and feedforward arrays are its own.
+
+    :meth:`start_profile` turns on a clock that adds the time of every operation to its
+    kind of work (``gemm``, ``activation``, ``pool forward``, ``pool backward``,
+    ``scatter``, ``patches``, ``alloc``, ``entrywise``; ``python`` between them) until
+    :meth:`stop_profile` returns the totals; ``bench --profile`` prints them.
 
     Examples
     --------
@@ -75,12 +86,14 @@ class Engine:
         self._work = {}
         self.lap = _no_lap
         self.profile = None
+        self.laps = 0
 
     def start_profile(self):
         """Attribute the time of the following calls to their kinds of work: each
         :meth:`lap` adds the time since the previous one to ``profile[key]``; ``"python"``
         (the default key) is the time between the timed operations."""
         self.profile = {}
+        self.laps = 0
         self._t0 = time.perf_counter()
         self.lap = self._lap
 
@@ -93,6 +106,7 @@ class Engine:
     def _lap(self, key="python"):
         t = time.perf_counter()
         self.profile[key] = self.profile.get(key, 0.0) + (t - self._t0)
+        self.laps += 1
         self._t0 = t
 
     def scatter(self, N):
@@ -117,15 +131,21 @@ class Engine:
             self._scatter[N] = plan
         return plan
 
-    def buffer(self, key, shape):
+    def buffer(self, key, shape, zero=False):
         """A scratch array of ``shape`` kept between calls, so that large temporaries are not
-        mapped afresh from the system at every call."""
+        mapped afresh from the system at every call. With ``zero`` it is zero when made (the
+        caller writes only entries that are not to stay zero, e.g. inside a padding)."""
         a = self._work.get(key)
         if a is None or a.shape != shape:
-            a = np.empty(shape)
+            a = np.zeros(shape) if zero else np.empty(shape)
             if a.nbytes <= self.WORK_MAX:
                 self._work[key] = a
         return a
+
+
+def _fresh(key, shape, zero=False):
+    """The work space of a call without an engine: a new array each time."""
+    return np.zeros(shape) if zero else np.empty(shape)
 
 
 @dataclass
@@ -335,18 +355,19 @@ def _maps(X):
     return X.transpose(0, 3, 2, 1).reshape(N, rows * cols, D)
 
 
-def _window_rows(A, part):
+def _window_rows(A, part, work=_fresh, key=None):
     r"""Rows of the stacked patch matrices, ``N P x S D``, from maps ``A`` laid out
     ``(N, cols, rows, D)`` (the column-major vec of each map along axes 1-2).
 
     The same numbers as :math:`\mathrm{vec}(H_n^{(j)}) = V h_n^{(j)}` (47.1152) for a sliding
     partition, read as one strided view of the zero-padded maps: row ``n P + p`` (``p = i +
     j nr``) holds :math:`h_{n,p}^{(j)}(s)` at column ``s D + j`` (``s = a + b kr``).
+    ``work(key, shape, zero)`` gives the arrays written (the padded maps and the rows).
     """
     N, cols, rows, D = A.shape
     (pr, pc), (qr, qc) = part.pad_before, part.pad_after
     if pr or pc or qr or qc:
-        Ap = np.zeros((N, cols + pc + qc, rows + pr + qr, D))
+        Ap = work(("padded", key), (N, cols + pc + qc, rows + pr + qr, D), zero=True)
         Ap[:, pc:pc + cols, pr:pr + rows, :] = A  # the zero extension of (47.1129)
     else:
         Ap = A
@@ -356,10 +377,14 @@ def _window_rows(A, part):
     s0, s1, s2, s3 = Ap.strides
     if D == 1:  # one map: copy column by column, each a run down the map (Fortran order)
         win = _view(Ap, (kc, kr, D, N, nc, nr), (s1, s2, s3, s0, s1 * sc, s2 * sr))
-        return win.reshape(kc * kr * D, N * nr * nc).T
+        out = work(("rows", key), (kc * kr * D, N * nr * nc))
+        np.copyto(out.reshape(win.shape), win)
+        return out.T
     win = _view(Ap, (N, nc, nr, kc, kr, D), (s0, s1 * sc, s2 * sr, s1, s2, s3))
     # win[n, j, i, b, a, d] = map d at (i sr + a, j sc + b)
-    return win.reshape(N * nr * nc, kc * kr * D)
+    out = work(("rows", key), (N * nr * nc, kc * kr * D))
+    np.copyto(out.reshape(win.shape), win)
+    return out
 
 
 def _view(A, shape, strides):
@@ -371,10 +396,11 @@ def _view(A, shape, strides):
     return as_strided(A, shape, strides, writeable=False)
 
 
-def _patch_rows(A, ly):
+def _patch_rows(A, ly, work=_fresh):
     """``N P_c x S_c D_{c-1}`` patch rows of layer ``c`` from maps ``A`` (N, P'_{c-1}, D)."""
     rows, cols = ly.in_shape  # every layer's partition is a sliding one: one strided view
-    return _window_rows(A.reshape(A.shape[0], cols, rows, A.shape[2]), ly.partition)
+    return _window_rows(A.reshape(A.shape[0], cols, rows, A.shape[2]), ly.partition, work,
+                        ly.c)
 
 
 def _interleaved(W, S, D_in):
@@ -400,11 +426,12 @@ def _split_threads():
     return _SPLIT["threads"]
 
 
-def _entrywise(kernel, z):
-    """``kernel(z_part, out_part)`` over ``z`` into a new array; large arrays are cut into
-    one contiguous part per thread (numpy releases the GIL inside its loops)."""
+def _entrywise(kernel, z, out=None):
+    """``kernel(z_part, out_part)`` over ``z`` into ``out`` (a new array by default); large
+    arrays are cut into one contiguous part per thread (numpy releases the GIL inside its
+    loops)."""
     z = np.ascontiguousarray(z)
-    out = np.empty_like(z)
+    out = np.empty_like(z) if out is None else out
     n = _split_threads() if z.size >= _SPLIT_MIN else 1
     if n == 1:
         kernel(z, out)
@@ -436,14 +463,15 @@ def _tanh_kernel(z, out):
     np.tanh(z, out=out)
 
 
-def _activate(act, z):
+def _activate(act, z, out=None):
     r""":math:`y = f(z)` entrywise (47.1154). The logistic function is evaluated as
-    :math:`1/(1 + e^{-z})` and tanh by numpy, both split over threads for large arrays;
-    other activations by their own ``f``."""
+    :math:`1/(1 + e^{-z})` and tanh by numpy, both split over threads for large arrays and
+    written into ``out`` when given (a C-contiguous array of ``z``'s shape); other
+    activations by their own ``f``."""
     if act.f is ACTIVATIONS["sigmoid"].f:
-        return _entrywise(_logistic_kernel, z)
+        return _entrywise(_logistic_kernel, z, out)
     if act.f is ACTIVATIONS["tanh"].f:
-        return _entrywise(_tanh_kernel, z)
+        return _entrywise(_tanh_kernel, z, out)
     return act.f(z)
 
 
@@ -458,33 +486,36 @@ def _effective_conv_params(ly, params):
     return W, bias
 
 
-def _forward(net, params, X, lap=_no_lap):
+def _forward(net, params, X, lap=_no_lap, work=_fresh):
     r"""The engine's forward pass for checked input (see :func:`forward_fused`); ``lap`` is
-    an :class:`Engine`'s clock when it profiles."""
+    an :class:`Engine`'s clock when it profiles, ``work`` its :meth:`Engine.buffer` (the
+    patch rows, ``z`` and ``y`` are then the engine's, valid until its next call)."""
     N = X.shape[0]
     A = _maps(X)
     patches, Z, Y, T = {}, {}, {}, {}
     for ly in net.layers:
         c = ly.c
         lap()
-        G = _patch_rows(A, ly)  # rows: the columns of H_{n,c-1} (47.1225)
+        G = _patch_rows(A, ly, work)  # rows: the columns of H_{n,c-1} (47.1225)
         lap("patches")
         W, bias = _effective_conv_params(ly, params)
         W = _interleaved(W, ly.S, ly.D_in)
         lap()
-        z = G @ W
+        z = np.matmul(G, W, out=work(("z", c), (N * ly.P, ly.D)))
         lap("gemm")
         z -= bias  # (47.1216), all d and n at once
         z = z.reshape(N, ly.P, ly.D)
         lap("entrywise")
-        y = _activate(ly.activation, z)
+        y = _activate(ly.activation, z, out=work(("y", c), z.shape))
         lap("activation")
         t = _pool3(ly.pooling, y) if ly.pooled else y  # (47.1208)
         lap("pool forward")
         patches[c], Z[c], Y[c], T[c] = G, z, y, t
         A = t
     last = net.layers[-1]
-    y_ff = {1: T[net.C].transpose(0, 2, 1).reshape(N, last.D * last.P_out)}  # (47.1215)
+    y1 = np.empty((N, last.D * last.P_out))  # its own array, not the engine's
+    np.copyto(y1.reshape(N, last.D, last.P_out), T[net.C].transpose(0, 2, 1))
+    y_ff = {1: y1}  # (47.1215)
     lap("patches")
     z_ff = {}
     for l in range(1, net.L):
@@ -557,7 +588,7 @@ def _gradients(net, params, X, Gamma, rho1, rho2, scaling, engine, return_loss=F
     N = X.shape[0]
     lap = engine.lap
     reg, data = risk_weights(scaling, N)
-    fw = _forward(net, params, X, lap)
+    fw = _forward(net, params, X, lap, engine.buffer)
     L = net.L
     grads = Params()
     lap()

@@ -32,25 +32,85 @@ class Loss:
     r"""A per-sample loss :math:`Q(\gamma, y)` with its output sensitivity.
 
     ``value(z, y, gamma)`` and ``delta(z, y, gamma, act)`` act on the last axis and accept
-    a single sample ``(Q,)`` or a batch ``(N, Q)``.
+    a single sample ``(Q,)`` or a batch ``(N, Q)``. Implements the losses of (47.1229) and
+    seed 001 with their sensitivities (47.1233).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import get_loss
+    >>> loss = get_loss("quadratic")
+    >>> loss
+    Loss(name='quadratic')
+    >>> Y = np.array([[0.5, 0.5], [1.0, 0.0]])
+    >>> loss.value(None, Y, np.eye(2))        # one loss per row of the batch
+    array([0.5, 2. ])
     """
 
     name: str
 
     def check_output_activation(self, act):
+        r"""Refuse an output activation the loss cannot use: cross-entropy needs softmax outputs
+        (seed 001); the quadratic loss (47.1229) takes any.
+
+        Implements the pairing of the loss with :math:`f` at layer ``L`` (47.1233).
+
+        Examples
+        --------
+        >>> from sayedcnn import get_activation, get_loss
+        >>> get_loss("quadratic").check_output_activation(get_activation("sigmoid"))
+        >>> get_loss("cross_entropy").check_output_activation(get_activation("sigmoid"))
+        Traceback (most recent call last):
+            ...
+        ValueError: loss 'cross_entropy' needs output_activation 'softmax' (seed 001), got 'sigmoid'
+        """
         if self.name == "cross_entropy" and act.name != "softmax":
             raise ValueError("loss 'cross_entropy' needs output_activation 'softmax' (seed 001), "
                              f"got {act.name!r}")
 
     def value(self, z, y, gamma):
         r"""The loss of each sample: :math:`\|\gamma - y\|^2` (47.1229) or
-        :math:`-\gamma^T \ln \mathrm{softmax}(z)` (seed 001, computed stably from ``z``)."""
+        :math:`-\gamma^T \ln \mathrm{softmax}(z)` (seed 001, computed stably from ``z``).
+
+        Implements the per-sample term of (47.1229).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sayedcnn import get_loss, softmax
+        >>> float(get_loss("quadratic").value(None, np.array([0.5, 0.5]), np.array([1.0, 0.0])))
+        0.5
+        >>> z = np.log([1.0, 3.0])
+        >>> ce = get_loss("cross_entropy").value(z, softmax(z), np.array([0.0, 1.0]))
+        >>> bool(np.isclose(ce, np.log(4 / 3), rtol=1e-12))        # -ln(3/4)
+        True
+        >>> float(get_loss("cross_entropy").value(np.array([0.0, 1000.0]), None,
+        ...                                      np.array([1.0, 0.0])))
+        1000.0
+        """
         if self.name == "quadratic":
             return np.sum((gamma - y) ** 2, axis=-1)  # (47.1229)
         return -np.sum(gamma * _log_softmax(z), axis=-1)
 
     def delta(self, z, y, gamma, act):
-        r"""The output sensitivity :math:`\delta_L = \partial Q / \partial z_L` (47.1233)."""
+        r"""The output sensitivity :math:`\delta_L = \partial Q / \partial z_L` (47.1233).
+
+        Quadratic: :math:`2(y - \gamma) \odot f'(z_L)`; softmax with cross-entropy:
+        :math:`y\,(\mathbb 1^T\gamma) - \gamma`. Implements (47.1233).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sayedcnn import get_activation, get_loss, softmax
+        >>> sig = get_activation("sigmoid")
+        >>> z = np.zeros(2)                                      # y = [1/2, 1/2], f' = 1/4
+        >>> get_loss("quadratic").delta(z, sig(z), np.array([1.0, 0.0]), sig)
+        array([-0.25,  0.25])
+        >>> sm = get_activation("softmax", allow_softmax=True)
+        >>> z = np.log([1.0, 3.0])
+        >>> get_loss("cross_entropy").delta(z, softmax(z), np.array([0.0, 1.0]), sm).round(6)
+        array([ 0.25, -0.25])
+        """
         if self.name == "quadratic":
             return act.vjp(z, 2.0 * (y - gamma))  # (47.1233) 2(y - gamma) . f'(z)
         # softmax + cross-entropy: J^T(-gamma/y) = y (1^T gamma) - gamma
@@ -61,7 +121,20 @@ LOSSES = {"quadratic": Loss("quadratic"), "cross_entropy": Loss("cross_entropy")
 
 
 def get_loss(name):
-    """Look up a loss: ``"quadratic"`` (47.1229) or ``"cross_entropy"`` (seed 001)."""
+    r"""Look up a loss: ``"quadratic"`` (47.1229) or ``"cross_entropy"`` (seed 001).
+
+    Implements the choice of :math:`Q(\gamma, y)` in (47.1229).
+
+    Examples
+    --------
+    >>> from sayedcnn import get_loss
+    >>> get_loss("cross_entropy").name
+    'cross_entropy'
+    >>> get_loss("hinge")
+    Traceback (most recent call last):
+        ...
+    ValueError: loss must be one of ['cross_entropy', 'quadratic'] (47.1229), got 'hinge'
+    """
     if isinstance(name, Loss):
         return name
     if not isinstance(name, str) or name not in LOSSES:
@@ -71,7 +144,18 @@ def get_loss(name):
 
 def risk_weights(scaling, N):
     r"""The weights ``(reg, data)`` of the regularisers and of the data term of the empirical
-    risk: ``(1, 1/N)`` for (47.1229), ``(1/N, 1/N)`` for (47.1227)."""
+    risk: ``(1, 1/N)`` for (47.1229), ``(1/N, 1/N)`` for (47.1227).
+
+    Implements the scalings of (47.1227) and (47.1229).
+
+    Examples
+    --------
+    >>> from sayedcnn.losses import risk_weights
+    >>> risk_weights("1229", 4)
+    (1.0, 0.25)
+    >>> risk_weights("1227", 4)
+    (0.25, 0.25)
+    """
     if scaling == "1229":
         return 1.0, 1.0 / N  # regulariser as is, data term averaged (47.1229)
     return 1.0 / N, 1.0 / N  # everything divided by N (47.1227)
@@ -120,6 +204,19 @@ def one_hot(labels, Q=None, low=0.0, high=1.0):
     ValueError
         If ``labels`` is not 1-dimensional, holds a negative class or one ``>= Q``, or
         ``Q < 1``, or ``low``/``high`` are not finite.
+
+    Implements the targets :math:`\gamma_n` of (47.1229).
+
+    Examples
+    --------
+    >>> from sayedcnn import one_hot
+    >>> one_hot([2, 0, 1])
+    array([[0., 0., 1.],
+           [1., 0., 0.],
+           [0., 1., 0.]])
+    >>> one_hot([1, 0], Q=3, low=-1.0)            # targets for tanh outputs
+    array([[-1.,  1., -1.],
+           [ 1., -1., -1.]])
     """
     labels = _check_labels(labels)
     if Q is None:
@@ -131,6 +228,9 @@ def one_hot(labels, Q=None, low=0.0, high=1.0):
         raise TypeError(f"Q (number of classes) must be an integer, got {Q!r}")
     if Q < 1:
         raise ValueError(f"Q (number of classes) must be >= 1, got {Q}")
+    if labels.size * Q > 2**27:  # the targets Gamma are N x Q (47.1229)
+        raise ValueError(f"the targets Gamma would be N x Q = {labels.size} x {Q} (47.1229), "
+                         f"more than the 134,217,728 (2**27) entries sayedcnn builds")
     if labels.size and labels.max() >= Q:
         raise ValueError(f"labels must lie in 0..Q-1 = 0..{Q - 1}, got maximum {labels.max()}")
     for name, v in (("low", low), ("high", high)):

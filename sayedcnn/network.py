@@ -20,7 +20,7 @@ Pre-activations are :math:`z = W y - \theta` (minus). Only the column sums of
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,6 +57,17 @@ class Conv:
     connections : None or sequence
         For each output map ``d`` (0-based), the 0-based input maps :math:`\mathcal D` it
         sums over (47.1213); ``None`` connects every input map.
+
+    Implements the description of one layer of (47.1216): its depth :math:`D_c`, mask
+    (:math:`S_c` entries, 47.1155), activation and pooling (47.1208).
+
+    Examples
+    --------
+    >>> import sayedcnn as sc
+    >>> sc.Conv(4)
+    Conv(depth=4, mask=3, padding='same', stride=1, activation='tanh', pool=None, connections=None)
+    >>> sc.Conv(6, mask=5, activation="relu", pool=("max", 2)).pool
+    ('max', 2)
     """
 
     depth: int
@@ -70,7 +81,24 @@ class Conv:
 
 @dataclass
 class ConvLayer:
-    """A resolved layer ``c`` of a :class:`Network`: sizes, partition and pooling."""
+    r"""A resolved layer ``c`` of a :class:`Network`: sizes, partition and pooling.
+
+    ``partition`` is the sliding partition :math:`V_{c-1}` of the layer's input maps
+    (47.1209), ``pooling`` the :class:`Pooling` of its feature maps (47.1208) and ``conn``
+    the ``D_{c-1} x D_c`` connection table (47.1213). Implements the sizes
+    :math:`D_c, S_c, P_c, P'_c` of (47.1206)-(47.1213).
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+    ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+    >>> ly = net.layers[0]
+    >>> ly.c, ly.D_in, ly.D, ly.S, ly.P, ly.P_out
+    (1, 1, 3, 9, 64, 16)
+    >>> ly.map_shape, ly.pooled_shape, ly.pooling.kind
+    ((8, 8), (4, 4), 'max')
+    """
 
     c: int
     D_in: int
@@ -85,27 +113,92 @@ class ConvLayer:
 
     @property
     def S(self):
+        r""":math:`S_c`, the number of mask entries, the size of each subvector (47.1155).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+        ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+        >>> net.layers[1].S
+        9
+        """
         return self.partition.S
 
     @property
     def P(self):
+        r""":math:`P_c`, the number of entries of each feature map :math:`y_n^{(d,c)}` (47.1206).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+        ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+        >>> net.layers[1].P
+        16
+        """
         return self.partition.P
 
     @property
     def P_out(self):
+        r""":math:`P'_c`, the number of entries of each pooled map :math:`t_n^{(d,c)}` (47.1208).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+        ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+        >>> net.layers[1].P_out
+        4
+        """
         return self.pooling.P_out
 
     @property
     def map_shape(self):
+        r"""Shape ``rows x cols`` of the feature maps :math:`y_n^{(d,c)}` (47.1206).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+        ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+        >>> net.layers[1].map_shape
+        (4, 4)
+        """
         return self.partition.out_shape
 
     @property
     def pooled_shape(self):
+        r"""Shape ``rows x cols`` of the pooled maps :math:`t_n^{(d,c)}` (47.1208).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+        ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+        >>> net.layers[1].pooled_shape
+        (2, 2)
+        """
         return self.pooling.out_shape
 
     @property
     def W_mask(self):
-        """``S_c D_{c-1} x D_c`` booleans: the entries of ``W_c`` that the table connects."""
+        r"""``S_c D_{c-1} x D_c`` booleans: the entries of ``W_c`` that the table connects.
+
+        Each row of the connection table (47.1213) repeated :math:`S_c` times, in the layout
+        of :math:`W_c` (47.1223a).
+
+        Examples
+        --------
+        Map 1 reads input map 1 only; map 2 reads both:
+
+        >>> import sayedcnn as sc
+        >>> net = sc.Network((4, 4), input_depth=2, conv=[sc.Conv(2, 2, connections=[[0], [0, 1]])],
+        ...                  outputs=2)
+        >>> net.layers[0].W_mask.T.astype(int)
+        array([[1, 1, 1, 1, 0, 0, 0, 0],
+               [1, 1, 1, 1, 1, 1, 1, 1]])
+        """
         return np.repeat(self.conn, self.S, axis=0)
 
 
@@ -199,6 +292,19 @@ class Network:
         outputs (seed 001).
 
     Implements the architecture of (47.1216) and the sizes of (47.1205)-(47.1225).
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+    ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+    >>> net
+    Network(input 1x(8, 8), C=2, n=[8, 5, 2], loss='quadratic')
+    >>> net.C, net.L, net.n[1:]       # n_1 = D_C P'_C = 2 * 4 (47.1217)
+    (2, 3, [8, 5, 2])
+    >>> p = net.init(seed=0)
+    >>> net.forward(p, np.zeros((3, 1, 8, 8))).output.shape
+    (3, 2)
     """
 
     def __init__(self, input_shape, input_depth=1, conv=(), hidden=(), outputs=10,
@@ -310,12 +416,34 @@ class Network:
 
     @property
     def Q(self):
+        r""":math:`Q = n_L`, the number of outputs (47.1231).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+        ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+        >>> net.Q
+        2
+        """
         return self.n[self.L]
 
     def sizes(self):
         r"""The book's sizes per layer: a list of dicts, one per conv layer ``c`` (``D_c``,
         ``S_c``, ``P_c``, ``P'_c`` and the map shapes) and one per feedforward layer ``l``
-        (``n_l``). Implements the size bookkeeping of (47.1206)-(47.1225)."""
+        (``n_l``). Implements the size bookkeeping of (47.1206)-(47.1225).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+        ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+        >>> rows = net.sizes()
+        >>> [r["layer"] for r in rows]
+        ['input', 'c=1', 'c=2', 'l=1', 'l=2', 'l=3']
+        >>> {k: rows[1][k] for k in ("D", "S", "P", "P'", "map", "pooled")}
+        {'D': 3, 'S': 9, 'P': 64, "P'": 16, 'map': (8, 8), 'pooled': (4, 4)}
+        """
         rows = [{"layer": "input", "D": self.input_depth, "shape": self.input_shape,
                  "M": self.input_shape[0] * self.input_shape[1]}]
         for ly in self.layers:
@@ -330,7 +458,24 @@ class Network:
         return rows
 
     def size_table(self):
-        """The table of :meth:`sizes` as printable text."""
+        r"""The table of :meth:`sizes` as printable text.
+
+        Implements the size bookkeeping of (47.1206)-(47.1225), one line per layer.
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+        ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+        >>> print(net.size_table())
+        layer    D_c  S_c    P_c   P_c'       map    pooled        pool        f    n_l
+        input      1          64              8x8
+        c=1        3    9     64     16       8x8       4x4         max     tanh
+        c=2        2    9     16      4       4x4       2x2        mean     tanh
+        l=1                                                                    -      8
+        l=2                                                              sigmoid      5
+        l=3                                                              sigmoid      2
+        """
         pc = "P_c'"
         lines = [f"{'layer':<7} {'D_c':>4} {'S_c':>4} {'P_c':>6} {pc:>6} {'map':>9} "
                  f"{'pooled':>9} {'pool':>11} {'f':>8} {'n_l':>6}"]
@@ -352,7 +497,18 @@ class Network:
         r"""Parameter counts: ``book`` counts every entry of :math:`W_c, \Theta_c, W_\ell,
         \theta_\ell` (47.1224); ``effective`` counts connected weights, one bias per map
         (only the column sums of :math:`\Theta_c` reach :math:`z`, 47.1216) and the
-        feedforward parameters."""
+        feedforward parameters.
+
+        Implements the count of (47.1224).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+        ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+        >>> net.parameter_count()         # Theta_2 has 3 x 2 entries but only 2 column sums count
+        {'book': 147, 'effective': 143}
+        """
         book = eff = 0
         for ly in self.layers:
             book += ly.S * ly.D_in * ly.D + ly.D_in * ly.D
@@ -370,7 +526,23 @@ class Network:
     # -- parameters -----------------------------------------------------------------------
 
     def param_shapes(self):
-        """Expected shape of every parameter array, keyed like :class:`Params`."""
+        r"""Expected shape of every parameter array, keyed like :class:`Params`.
+
+        :math:`W_c` is ``S_c D_{c-1} x D_c`` (47.1224a), :math:`\Theta_c` ``D_{c-1} x D_c``
+        (47.1224b), :math:`W_\ell` ``n_{l+1} x n_l`` (47.1221g), :math:`\theta_\ell` ``n_{l+1}``
+        (47.1221h).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((8, 8), conv=[sc.Conv(3, 3, pool=("max", 2)),
+        ...                                sc.Conv(2, 3, pool=("mean", 2))], hidden=[5], outputs=2)
+        >>> shapes = net.param_shapes()
+        >>> shapes["W_conv"], shapes["Theta_conv"]
+        ({1: (9, 3), 2: (27, 2)}, {1: (1, 3), 2: (3, 2)})
+        >>> shapes["W_ff"], shapes["theta_ff"]
+        ({1: (5, 8), 2: (2, 5)}, {1: (5,), 2: (2,)})
+        """
         shapes = {"W_conv": {}, "Theta_conv": {}, "W_ff": {}, "theta_ff": {}}
         for ly in self.layers:
             shapes["W_conv"][ly.c] = (ly.S * ly.D_in, ly.D)
@@ -387,6 +559,22 @@ class Network:
         :math:`W_c`, :math:`n_\ell` for :math:`W_\ell`); entries of :math:`W_c,\Theta_c`
         outside a connection table (47.1213) are zero; biases are
         ``bias_scale * N(0, 1)`` (zero by default).
+
+        Returns
+        -------
+        Params
+            In the shapes of :meth:`param_shapes` (47.1224a-b, 47.1221g-h).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), input_depth=2, conv=[sc.Conv(2, 2, connections=[[0], [0, 1]])],
+        ...                  outputs=2)
+        >>> p = net.init(seed=0)
+        >>> bool((p.W_conv[1][4:, 0] == 0).all())      # map 1 is not connected to input map 2
+        True
+        >>> bool(p.max_rel_diff(net.init(seed=0)) == 0.0), float(np.abs(p.theta_ff[1]).max())
+        (True, 0.0)
         """
         bias_scale = as_real(bias_scale, "bias_scale", eq="47.1224b", minimum=0)
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
@@ -407,7 +595,24 @@ class Network:
         return p
 
     def check_params(self, params):
-        """Validate a :class:`Params` against the architecture; return it (float64 arrays)."""
+        r"""Validate a :class:`Params` against the architecture; return it (float64 arrays).
+
+        Every array must have the shape of :meth:`param_shapes` (47.1224a-b, 47.1221g-h) and be
+        finite.
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+        >>> p = net.init(seed=0)
+        >>> net.check_params(p).W_ff[1].dtype
+        dtype('float64')
+        >>> p.W_ff[1] = p.W_ff[1][:, :3]
+        >>> net.check_params(p)
+        Traceback (most recent call last):
+            ...
+        ValueError: W_ff[1] must be n_2 x n_1 = 2 x 32 (47.1221g), got 2 x 3
+        """
         if not isinstance(params, Params):
             raise TypeError(f"params must be a sayedcnn.Params, got {type(params).__name__}")
         eqs = {"W_conv": ("W_conv[{k}]", "S_{k}*D_{km1} x D_{k}", "47.1224a"),
@@ -448,6 +653,19 @@ class Network:
         input gives the same numbers as its float64 copy); complex, bool, object and string
         data, NaN and inf, a wrong rank or size and ``N = 0`` raise ``TypeError`` or
         ``ValueError`` naming the expected shape.
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+        >>> p = net.init(seed=0)
+        >>> X = net.check_images(np.zeros((1, 4, 4), dtype=np.float32))    # one image
+        >>> X.shape, X.dtype
+        ((1, 1, 4, 4), dtype('float64'))
+        >>> net.check_images(np.zeros((2, 1, 3, 3)))
+        Traceback (most recent call last):
+            ...
+        ValueError: X must be N x D_0 x rows x cols = N x 1 x 4 x 4 ...
         """
         X = as_float_array(X, name, eq="47.1216")
         want = (self.input_depth, *self.input_shape)
@@ -460,7 +678,22 @@ class Network:
         return X
 
     def check_targets(self, Gamma, N, name="Gamma"):
-        """Validate targets ``(N, Q)`` (or one ``(Q,)``); float64."""
+        r"""Validate targets ``(N, Q)`` (or one ``(Q,)``); float64.
+
+        The targets :math:`\gamma_n` of (47.1229), one row per image.
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+        >>> p = net.init(seed=0)
+        >>> net.check_targets([1, 0], 1)
+        array([[1., 0.]])
+        >>> net.check_targets(np.eye(3), 3)
+        Traceback (most recent call last):
+            ...
+        ValueError: Gamma must be N x Q = 3 x 2 (47.1229), got shape (3, 3)
+        """
         G = as_float_array(Gamma, name, eq="47.1229")
         if G.ndim == 1:
             G = G[None]
@@ -480,38 +713,142 @@ class Network:
         (a :class:`~sayedcnn.forward.ForwardResult`, or a
         :class:`~sayedcnn.forward.BatchForward` holding one per sample); ``"fused"`` runs the
         whole batch at once. ``.output`` is :math:`y_L`. See :func:`sayedcnn.sgd.forward`.
+
+        Implements (47.1216).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+        >>> p = net.init(seed=0)
+        >>> x = np.random.default_rng(0).standard_normal((1, 4, 4))
+        >>> res = net.forward(p, x)                 # the listing, one image
+        >>> res.z_conv[2, 1].shape, res.y_ff[1].shape, res.output.shape
+        ((16,), (32,), (2,))
+        >>> fw = net.forward(p, x[None], method="fused")
+        >>> bool(np.allclose(fw.output[0], res.output, rtol=1e-12, atol=0))
+        True
         """
         return ALGORITHMS["forward"](self, params, h, method=method)
 
     def backward(self, params, cache, gamma, keep_V=False):
         r"""Every sensitivity of (47.1233)-(47.1262) for one forward result of the listing;
-        see :func:`sayedcnn.training.backward_listing`."""
+        see :func:`sayedcnn.training.backward_listing`.
+
+        Implements (47.1233)-(47.1262).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2), sc.Conv(3, 2)], outputs=2)
+        >>> p = net.init(seed=0)
+        >>> res = net.forward(p, np.ones((1, 4, 4)))
+        >>> sens = net.backward(p, res, [1.0, 0.0])
+        >>> sens.delta_conv[1, 1].shape, sens.delta_conv[3, 2].shape, sens.delta_ff[2].shape
+        ((16,), (16,), (2,))
+        """
         return ALGORITHMS["backward"](self, params, cache, gamma, keep_V=keep_V)
 
     def gradients(self, params, X, Gamma, rho1=0.0, rho2=0.0, method="fused",
                   scaling="1229"):
         r"""Derivatives of :math:`J_{emp}` (47.1229) with respect to every parameter (47.1275);
-        see :func:`sayedcnn.sgd.gradients`."""
+        see :func:`sayedcnn.sgd.gradients`.
+
+        Implements (47.1275).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+        >>> p = net.init(seed=0)
+        >>> X = np.random.default_rng(0).standard_normal((3, 1, 4, 4))
+        >>> g = net.gradients(p, X, np.eye(2)[[0, 1, 1]])
+        >>> g.W_conv[1].shape, g.Theta_conv[1].shape, g.W_ff[1].shape
+        ((4, 2), (1, 2), (2, 32))
+        """
         return ALGORITHMS["gradients"](self, params, X, Gamma, rho1=rho1, rho2=rho2,
                                        method=method, scaling=scaling)
 
     def risk(self, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229"):
         r""":math:`J_{emp}(W,\theta)` of (47.1229) (or (47.1227) with ``scaling="1227"``); see
-        :func:`sayedcnn.sgd.risk`."""
+        :func:`sayedcnn.sgd.risk`.
+
+        Implements (47.1229).
+
+        Examples
+        --------
+        With every weight zero the sigmoid outputs are ``1/2`` and each sample costs
+        :math:`\|\gamma - y\|^2 = 1/4 + 1/4`:
+
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+        >>> p = net.init(seed=0)
+        >>> X = np.random.default_rng(0).standard_normal((3, 1, 4, 4))
+        >>> net.risk(p.map(np.zeros_like), X, np.eye(2)[[0, 1, 1]])
+        0.5
+
+        The regulariser adds :math:`\rho_1 \|W_1\|_F^2`:
+
+        >>> G = np.eye(2)[[0, 1, 1]]
+        >>> extra = net.risk(p, X, G, rho1=0.1) - net.risk(p, X, G)
+        >>> bool(np.isclose(extra, 0.1 * np.sum(p.W_conv[1] ** 2), rtol=1e-12))
+        True
+        """
         return ALGORITHMS["risk"](self, params, X, Gamma, rho1=rho1, rho2=rho2, scaling=scaling)
 
     def predict(self, params, X):
-        """Output :math:`y_L` for a batch ``(N, D_0, rows, cols)`` by the engine: ``(N, Q)``."""
+        r"""Output :math:`y_L` for a batch ``(N, D_0, rows, cols)`` by the engine: ``(N, Q)``.
+
+        Implements (47.1216) for a batch at once.
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+        >>> p = net.init(seed=0)
+        >>> X = np.random.default_rng(0).standard_normal((5, 1, 4, 4))
+        >>> Y = net.predict(p, X)
+        >>> Y.shape, bool(((Y > 0) & (Y < 1)).all())      # sigmoid outputs
+        ((5, 2), True)
+        """
         return ALGORITHMS["forward"](self, params, X, method="fused").output
 
     def sgd_step(self, params, X, Gamma, mu, rho1=0.0, rho2=0.0, method="fused"):
         r"""One step of (47.1276) on a sample or a mini-batch; returns new :class:`Params`; see
-        :func:`sayedcnn.sgd.sgd_step`."""
+        :func:`sayedcnn.sgd.sgd_step`.
+
+        Implements (47.1276).
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+        >>> p = net.init(seed=0)
+        >>> X = np.random.default_rng(0).standard_normal((4, 1, 4, 4))
+        >>> G = np.eye(2)[[0, 1, 1, 0]]
+        >>> q = net.sgd_step(p, X, G, mu=0.5)
+        >>> bool(net.risk(q, X, G) < net.risk(p, X, G))
+        True
+        """
         return ALGORITHMS["sgd_step"](self, params, X, Gamma, mu, rho1=rho1, rho2=rho2,
                                       method=method)
 
     def fit(self, params, X, labels, **kw):
-        r"""Train by (47.1276) over epochs of mini-batches; see :func:`sayedcnn.sgd.fit`."""
+        r"""Train by (47.1276) over epochs of mini-batches; see :func:`sayedcnn.sgd.fit`.
+
+        Implements (47.1276) with mini-batches.
+
+        Examples
+        --------
+        >>> import numpy as np, sayedcnn as sc
+        >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+        >>> p = net.init(seed=0)
+        >>> rng = np.random.default_rng(0)
+        >>> X, labels = rng.standard_normal((16, 1, 4, 4)), rng.integers(0, 2, 16)
+        >>> q, hist = net.fit(p, X, labels, epochs=3, batch_size=4, mu=0.5)
+        >>> hist["epoch"], bool(hist["loss"][-1] < hist["loss"][0])
+        ([1, 2, 3], True)
+        """
         return ALGORITHMS["fit"](self, params, X, labels, **kw)
 
 

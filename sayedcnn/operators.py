@@ -20,7 +20,7 @@ from math import ceil
 import numpy as np
 import scipy.sparse as sp
 
-from ._checks import as_float_array, as_pair, as_positive_int, as_real, check_finite
+from ._checks import MAX_SIZE, as_float_array, as_pair, as_positive_int, as_real
 
 __all__ = [
     "vec",
@@ -61,6 +61,25 @@ def vec(A):
     so entry ``(r, c)`` of a ``rows x cols`` matrix lands at ``r + c*rows`` (0-based).
     Implements (47.1127). Sparse input is densified; integer and float input keeps its
     dtype; complex, bool, object data and NaN or inf are refused.
+
+    Parameters
+    ----------
+    A : array_like or sparse matrix, shape (rows, cols)
+        The matrix to stack.
+
+    Returns
+    -------
+    ndarray, shape (rows*cols,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import vec
+    >>> A = np.array([[1, 2, 3], [4, 5, 6]])
+    >>> vec(A)                       # first column, then the second, then the third
+    array([1, 4, 2, 5, 3, 6])
+    >>> bool(vec(A)[1 + 2 * 2] == A[1, 2])  # entry (r, c) sits at r + c*rows
+    True
     """
     if sp.issparse(A):
         A = A.toarray()
@@ -72,7 +91,32 @@ def vec(A):
 
 
 def unvec(v, shape):
-    r"""Inverse of :func:`vec`: refill a ``rows x cols`` matrix column by column (47.1127)."""
+    r"""Inverse of :func:`vec`: refill a ``rows x cols`` matrix column by column (47.1127).
+
+    Parameters
+    ----------
+    v : array_like, shape (rows*cols,)
+        The stacked columns.
+    shape : (int, int)
+        ``(rows, cols)`` of the matrix to rebuild.
+
+    Returns
+    -------
+    ndarray, shape (rows, cols)
+
+    Implements (47.1127).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import unvec, vec
+    >>> unvec(np.array([1, 4, 2, 5, 3, 6]), (2, 3))
+    array([[1, 2, 3],
+           [4, 5, 6]])
+    >>> A = np.random.default_rng(0).standard_normal((3, 4))
+    >>> bool(np.array_equal(unvec(vec(A), A.shape), A))
+    True
+    """
     as_float_array(v, "the vector v of unvec", eq="47.1127")
     v = np.asarray(v)
     rows, cols = as_pair(shape, "shape", eq="47.1127")
@@ -89,9 +133,27 @@ def commutation_matrix(rows, cols):
 
     ``X`` is ``rows x cols``; ``K`` is ``rows*cols x rows*cols`` (CSR). It maps the book's
     column-major vec to the row-major flattening used by seed ``001`` (and by numpy).
+    Implements the change of order between column-major (47.1127) and row-major stacking.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import commutation_matrix, vec
+    >>> X = np.arange(6.0).reshape(2, 3)
+    >>> K = commutation_matrix(2, 3)
+    >>> K.toarray().astype(int)
+    array([[1, 0, 0, 0, 0, 0],
+           [0, 0, 1, 0, 0, 0],
+           [0, 0, 0, 0, 1, 0],
+           [0, 1, 0, 0, 0, 0],
+           [0, 0, 0, 1, 0, 0],
+           [0, 0, 0, 0, 0, 1]])
+    >>> K @ vec(X)                    # vec(X^T), numpy's row-major X.ravel()
+    array([0., 1., 2., 3., 4., 5.])
     """
     rows = as_positive_int(rows, "rows of X", eq="47.1127")
     cols = as_positive_int(cols, "cols of X", eq="47.1127")
+    as_pair((rows, cols), "X of the commutation matrix", eq="47.1127")  # size limit
     m = np.arange(rows * cols)
     r, c = m % rows, m // rows  # vec(X) index m = r + c*rows
     target = c + r * cols  # position of X[r, c] in vec(X^T)
@@ -104,8 +166,33 @@ def commutation_matrix(rows, cols):
 
 
 def reversal_matrix(n):
-    r"""The reversed identity :math:`\tilde I` with ones on the anti-diagonal (47.1137), CSR."""
-    n = as_positive_int(n, "the size n of the reversal matrix", eq="47.1137")
+    r"""The reversed identity :math:`\tilde I` with ones on the anti-diagonal (47.1137), CSR.
+
+    Multiplying by :math:`\tilde I` on the left reverses the order of the rows, on the right
+    the order of the columns. Implements (47.1137).
+
+    Parameters
+    ----------
+    n : int
+        The size of the square matrix.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, ``n x n``
+
+    Examples
+    --------
+    The matrix printed in (47.1137):
+
+    >>> from sayedcnn import reversal_matrix
+    >>> reversal_matrix(3).toarray()
+    array([[0., 0., 1.],
+           [0., 1., 0.],
+           [1., 0., 0.]])
+    >>> reversal_matrix(3) @ [1.0, 2.0, 3.0]
+    array([3., 2., 1.])
+    """
+    n = as_positive_int(n, "the size n of the reversal matrix", eq="47.1137", maximum=MAX_SIZE)
     i = np.arange(n)
     return sp.csr_matrix((np.ones(n), (i, n - 1 - i)), shape=(n, n))
 
@@ -115,6 +202,18 @@ def flip_mask(W):
 
     Entry :math:`\mathcal W^\#(k, \ell) = \mathcal W(-k, -\ell)`: a rotation by 180 degrees.
     Implements (47.1138) with the reversal matrices of (47.1137).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import flip_mask
+    >>> flip_mask(np.arange(9.0).reshape(3, 3))
+    array([[8., 7., 6.],
+           [5., 4., 3.],
+           [2., 1., 0.]])
+    >>> W = np.random.default_rng(1).standard_normal((2, 3))
+    >>> bool(np.array_equal(flip_mask(W), W[::-1, ::-1]))
+    True
     """
     W = as_float_array(W, "mask W", ndim=2, eq="47.1136")
     if W.size == 0:
@@ -133,6 +232,38 @@ def correlate(image, mask, stride=1, padding="same"):
     computed as :math:`H^T w` with the patch matrix of the sliding partition
     (47.1152, 47.1157). 'same' (the book's zero extension, mask centred on each pixel),
     'valid', or integer padding; stride per axis. Implements (47.1133).
+
+    Parameters
+    ----------
+    image : array_like, shape (rows, cols)
+        The image :math:`\mathcal I`.
+    mask : array_like, shape (kr, kc)
+        The mask :math:`\mathcal W`.
+    stride : int or (int, int)
+        Step of the sliding mask.
+    padding : {"same", "valid"} or int or (int, int)
+        As in :func:`sliding_partition`.
+
+    Returns
+    -------
+    ndarray
+        The feature map :math:`\mathcal F`, of ``sliding_partition(...).out_shape``.
+
+    Examples
+    --------
+    A 3 x 3 mask of ones sums every pixel's neighbourhood, zeros outside the image:
+
+    >>> import numpy as np
+    >>> from sayedcnn import correlate
+    >>> image = np.arange(16.0).reshape(4, 4)
+    >>> correlate(image, np.ones((3, 3)))
+    array([[10., 18., 24., 18.],
+           [27., 45., 54., 39.],
+           [51., 81., 90., 63.],
+           [42., 66., 72., 50.]])
+    >>> correlate(image, np.ones((2, 2)), stride=2, padding="valid")   # 2 x 2 block sums
+    array([[10., 18.],
+           [42., 50.]])
     """
     image = as_float_array(image, "image", ndim=2, eq="47.1133")
     mask = as_float_array(mask, "mask W", ndim=2, eq="47.1133")
@@ -166,8 +297,24 @@ def convolve(image, mask, padding="same"):
     outside the image. By (47.1139), ``convolve(I, flip_mask(W)) == correlate(I, W)`` for
     odd masks, and with this centre for even masks too. Implements (47.1139). Only unit
     stride and 'same' output size.
+
+    Examples
+    --------
+    Convolving with the flipped mask is correlating with the mask (47.1139):
+
+    >>> import numpy as np
+    >>> from sayedcnn import convolve, correlate, flip_mask
+    >>> rng = np.random.default_rng(0)
+    >>> image, W = rng.standard_normal((5, 6)), rng.standard_normal((3, 3))
+    >>> bool(np.allclose(convolve(image, flip_mask(W)), correlate(image, W), rtol=1e-12,
+    ...                  atol=1e-12))
+    True
+    >>> convolve(np.eye(3), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[5., 2., 0.],
+           [3., 5., 2.],
+           [0., 3., 4.]])
     """
-    if padding != "same":
+    if not (isinstance(padding, str) and padding == "same"):
         raise ValueError(f"convolve implements the book's 'same' form (47.1139), got {padding!r}")
     image = as_float_array(image, "image", ndim=2, eq="47.1139")
     K = as_float_array(mask, "mask", ndim=2, eq="47.1139")
@@ -190,13 +337,39 @@ def convolve(image, mask, padding="same"):
 
 
 def sobel_masks():
-    r"""The Sobel masks :math:`(\mathcal W_x, \mathcal W_y)` of (47.1140a)."""
+    r"""The Sobel masks :math:`(\mathcal W_x, \mathcal W_y)` of (47.1140a).
+
+    Implements (47.1140a): :math:`\mathcal W_y = \mathcal W_x^T`.
+
+    Examples
+    --------
+    >>> from sayedcnn import sobel_masks
+    >>> Wx, Wy = sobel_masks()
+    >>> Wx
+    array([[-1.,  0.,  1.],
+           [-2.,  0.,  2.],
+           [-1.,  0.,  1.]])
+    >>> bool((Wy == Wx.T).all())
+    True
+    """
     Wx = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
     return Wx, Wx.T.copy()
 
 
 def prewitt_masks():
-    r"""The Prewitt masks :math:`(\mathcal W_x, \mathcal W_y)` of (47.1140b)."""
+    r"""The Prewitt masks :math:`(\mathcal W_x, \mathcal W_y)` of (47.1140b).
+
+    Implements (47.1140b): :math:`\mathcal W_y = \mathcal W_x^T`.
+
+    Examples
+    --------
+    >>> from sayedcnn import prewitt_masks
+    >>> Wx, Wy = prewitt_masks()
+    >>> Wy
+    array([[-1., -1., -1.],
+           [ 0.,  0.,  0.],
+           [ 1.,  1.,  1.]])
+    """
     Wx = np.array([[-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0]])
     return Wx, Wx.T.copy()
 
@@ -211,8 +384,22 @@ def gaussian_mask(K, sigma2, normalize=False, printed=False):
     two-dimensional Gaussian is normalised by :math:`1/(2\pi\sigma^2)`, used here.
     ``printed=True`` returns the printed form; ``normalize=True`` instead rescales the
     entries to sum to one (the usual smoothing filter). Implements (47.1135).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import gaussian_mask
+    >>> gaussian_mask(1, 1.0).round(4)
+    array([[0.0585, 0.0965, 0.0585],
+           [0.0965, 0.1592, 0.0965],
+           [0.0585, 0.0965, 0.0585]])
+    >>> round(float(gaussian_mask(1, 1.0)[1, 1] * 2 * np.pi), 12)     # 1/(2 pi sigma^2) at 0
+    1.0
+    >>> bool(np.isclose(gaussian_mask(2, 0.5, normalize=True).sum(), 1.0, rtol=1e-12))
+    True
     """
-    K = as_positive_int(K, "K, the half-width of the Gaussian mask", minimum=0, eq="47.1135")
+    K = as_positive_int(K, "K, the half-width of the Gaussian mask", minimum=0, eq="47.1135",
+                        maximum=4096)  # a (2K+1) x (2K+1) mask, at most 67 M entries
     sigma2 = as_real(sigma2, "sigma2 of the Gaussian mask", eq="47.1135", minimum=0,
                      strict=True)
     k = np.arange(-K, K + 1, dtype=float)
@@ -227,6 +414,21 @@ def edge_magnitude(image, masks=None):
     r"""Gradient magnitude :math:`\sqrt{\mathcal F_x^2 + \mathcal F_y^2}` (47.1141-47.1142).
 
     ``masks`` defaults to the Sobel pair (47.1140a); correlation is 'same' (47.1133).
+    Implements (47.1141)-(47.1142).
+
+    Examples
+    --------
+    A vertical edge between columns 1 and 2 (the zero padding adds edges at the border):
+
+    >>> import numpy as np
+    >>> from sayedcnn import edge_magnitude
+    >>> image = np.zeros((4, 4))
+    >>> image[:, 2:] = 1.0
+    >>> edge_magnitude(image).round(3)
+    array([[0.   , 3.162, 4.243, 4.243],
+           [0.   , 4.   , 4.   , 4.   ],
+           [0.   , 4.   , 4.   , 4.   ],
+           [0.   , 3.162, 4.243, 4.243]])
     """
     if masks is None:
         Wx, Wy = sobel_masks()
@@ -268,7 +470,36 @@ def partition_matrix(index_lists, M):
     M : int
         Length of the partitioned vector.
 
+    Returns
+    -------
+    scipy.sparse.csr_matrix, ``PS x M``
+
     Implements (47.1149), (47.1152), (47.1153).
+
+    Examples
+    --------
+    The example of (47.1149): ``M = 6`` entries cut into ``P = 4`` subvectors of ``S = 3``,
+    with the rows :math:`e_1, e_4, e_6 \mid e_2, e_5, e_4 \mid e_3, e_6, e_1 \mid e_2, e_4,
+    e_1` of (47.1153) (0-based below):
+
+    >>> import numpy as np
+    >>> from sayedcnn import partition_matrix
+    >>> V = partition_matrix([[0, 3, 5], [1, 4, 3], [2, 5, 0], [1, 3, 0]], 6)
+    >>> V.toarray().astype(int)
+    array([[1, 0, 0, 0, 0, 0],
+           [0, 0, 0, 1, 0, 0],
+           [0, 0, 0, 0, 0, 1],
+           [0, 1, 0, 0, 0, 0],
+           [0, 0, 0, 0, 1, 0],
+           [0, 0, 0, 1, 0, 0],
+           [0, 0, 1, 0, 0, 0],
+           [0, 0, 0, 0, 0, 1],
+           [1, 0, 0, 0, 0, 0],
+           [0, 1, 0, 0, 0, 0],
+           [0, 0, 0, 1, 0, 0],
+           [1, 0, 0, 0, 0, 0]])
+    >>> V @ np.arange(1.0, 7.0)          # the left side of (47.1149)
+    array([1., 4., 6., 2., 5., 4., 3., 6., 1., 2., 4., 1.])
     """
     if isinstance(M, bool) or not isinstance(M, (int, np.integer)):
         raise TypeError(f"M, the length of h (47.1148), must be an integer, got {M!r}")
@@ -298,6 +529,9 @@ def partition_matrix(index_lists, M):
 class SlidingPartition:
     r"""A sliding-window partition of a ``rows x cols`` map (47.1133, 47.1148).
 
+    Built by :func:`sliding_partition`. Implements the partition (47.1148)-(47.1153) of
+    the sliding windows of (47.1133).
+
     Attributes
     ----------
     V : scipy.sparse.csr_matrix
@@ -309,6 +543,15 @@ class SlidingPartition:
         The map, the output grid, the mask and the stride.
     pad_before, pad_after : tuple of int
         Zeros added before/after each axis.
+
+    Examples
+    --------
+    >>> from sayedcnn import sliding_partition
+    >>> part = sliding_partition((4, 4), 3)
+    >>> part.in_shape, part.out_shape, part.pad_before, part.pad_after
+    ((4, 4), (4, 4), (1, 1), (1, 1))
+    >>> part.index[0]            # the window on pixel (0, 0): five entries lie on the padding
+    array([-1, -1, -1, -1,  0,  1, -1,  4,  5])
     """
 
     V: sp.csr_matrix
@@ -322,22 +565,44 @@ class SlidingPartition:
 
     @property
     def P(self):
-        """Number of subvectors (output positions)."""
+        r"""Number of subvectors (output positions), :math:`P` of (47.1148).
+
+        Examples
+        --------
+        >>> from sayedcnn import sliding_partition
+        >>> sliding_partition((5, 6), 3, stride=2).P     # 3 x 3 output positions
+        9
+        """
         return self.out_shape[0] * self.out_shape[1]
 
     @property
     def S(self):
-        """Size of each subvector (mask entries)."""
+        r"""Size of each subvector (mask entries), :math:`S` of (47.1148).
+
+        Examples
+        --------
+        >>> from sayedcnn import sliding_partition
+        >>> sliding_partition((5, 6), (3, 2)).S
+        6
+        """
         return self.mask[0] * self.mask[1]
 
     @property
     def M(self):
-        """Length of the partitioned vector."""
+        r"""Length of the partitioned vector, :math:`M` of (47.1148).
+
+        Examples
+        --------
+        >>> from sayedcnn import sliding_partition
+        >>> sliding_partition((5, 6), 3).M
+        30
+        """
         return self.in_shape[0] * self.in_shape[1]
 
 
 def _axis_geometry(L, k, s, padding, axis):
-    """Padding before/after and number of outputs along one axis (docs/conventions.md, *Patches and partitions*)."""
+    """Padding before/after and number of outputs along one axis (docs/conventions.md,
+    *Patches and partitions*)."""
     if padding == "same":
         before = (k - 1) // 2
         n_out = ceil(L / s)
@@ -385,6 +650,23 @@ def sliding_partition(in_shape, mask, stride=1, padding="same"):
         With ``V`` (``PS x M``), ``P``, ``S``, ``M``, ``out_shape``, ``index``.
 
     Implements (47.1149)-(47.1153) for the sliding windows of (47.1133).
+
+    Examples
+    --------
+    A 2 x 2 mask over a 3 x 3 map without padding: four windows of four entries, each row of
+    ``index`` listing the (0-based, column-major) entries of one window:
+
+    >>> from sayedcnn import sliding_partition
+    >>> part = sliding_partition((3, 3), 2, padding="valid")
+    >>> part.P, part.S, part.M, part.V.shape
+    (4, 4, 9, (16, 9))
+    >>> part.index
+    array([[0, 1, 3, 4],
+           [1, 2, 4, 5],
+           [3, 4, 6, 7],
+           [4, 5, 7, 8]])
+    >>> sliding_partition((28, 28), 5, stride=2).out_shape       # ceil(28/2) per axis
+    (14, 14)
     """
     rows, cols = as_pair(in_shape, "in_shape", minimum=1, eq="47.1148")
     kr, kc = as_pair(mask, "mask", minimum=1, eq="47.1133")
@@ -421,6 +703,18 @@ def patch_indicator(V, P, S):
 
     Row ``p`` has ones at the entries of ``h`` that belong to subvector ``p`` (an entry used
     twice by the same subvector counts twice). Implements (47.1151).
+
+    Examples
+    --------
+    The matrix printed in (47.1151), from the partition of (47.1149):
+
+    >>> from sayedcnn import partition_matrix, patch_indicator
+    >>> V = partition_matrix([[0, 3, 5], [1, 4, 3], [2, 5, 0], [1, 3, 0]], 6)
+    >>> patch_indicator(V, 4, 3).toarray().astype(int)
+    array([[1, 0, 0, 1, 0, 1],
+           [0, 1, 0, 1, 1, 0],
+           [1, 0, 1, 0, 0, 1],
+           [1, 1, 0, 1, 0, 0]])
     """
     P = as_positive_int(P, "P, the number of subvectors", eq="47.1151")
     S = as_positive_int(S, "S, the size of each subvector", eq="47.1151")
@@ -461,16 +755,68 @@ def patch_matrix(V, h, S):
 
 
 def sparse_apply(A, x):
-    """``A @ x`` for a scipy.sparse ``A``; an object array ``x`` (symbols) is multiplied by the
-    dense form, which scipy.sparse cannot do itself."""
-    if np.asarray(x).dtype == object:
-        return A.toarray() @ x
+    r"""``A @ x`` for a scipy.sparse ``A``; an object array ``x`` (symbols) is multiplied by the
+    dense form, which scipy.sparse cannot do itself.
+
+    Used for the products :math:`V h` (47.1152) and :math:`T y` (47.1202) of the listings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import reversal_matrix
+    >>> from sayedcnn.operators import sparse_apply
+    >>> sparse_apply(reversal_matrix(3), np.array([1.0, 2.0, 3.0]))
+    array([3., 2., 1.])
+    >>> out = sparse_apply(reversal_matrix(3), np.array([1, 2, 3], dtype=object))
+    >>> out.dtype, out.tolist()             # an object array stays one, exact
+    (dtype('O'), [3, 2, 1])
+    """
+    if np.asarray(x).dtype == object and sp.issparse(A):
+        return _object_product(A.tocsr(), x)
     return A @ x
+
+
+def _object_product(A, x):
+    """``A @ x`` row by row over the stored entries of a CSR ``A`` only, for an object array
+    ``x``: no product by an exact zero is formed, and whole-number entries stay integers."""
+    if np.ndim(x) != 1:
+        return exact_dense(A) @ x
+    out = np.empty(A.shape[0], dtype=object)
+    for i in range(A.shape[0]):
+        lo, hi = A.indptr[i], A.indptr[i + 1]
+        terms = [x[j] if v == 1 else (int(v) if v == round(v) else v) * x[j]
+                 for j, v in zip(A.indices[lo:hi], A.data[lo:hi]) if v != 0]
+        out[i] = sum(terms[1:], terms[0]) if terms else 0
+    return out
+
+
+def exact_dense(A):
+    """The dense form of a sparse matrix for products with object arrays (symbols): a matrix of
+    whole numbers (a partition, T, I (x) 1) becomes Python integers, so products stay exact."""
+    D = A.toarray()
+    if np.all(D == np.round(D)):
+        return np.array([[int(v) for v in row] for row in D], dtype=object).reshape(D.shape)
+    return D.astype(object)
 
 
 def patches(V, h, S):
     r""":math:`H` with :math:`\mathrm{vec}(H) = V h` (47.1152), ``S x P``: the step of the
-    listings, for checked input (any dtype, object arrays of symbols included)."""
+    listings, for checked input (any dtype, object arrays of symbols included).
+
+    Implements (47.1152), (47.1157) without validation (see :func:`patch_matrix`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import sliding_partition
+    >>> from sayedcnn.operators import patches
+    >>> part = sliding_partition((3, 3), 2, stride=(1, 2), padding="valid")
+    >>> patches(part.V, np.arange(9), part.S)
+    array([[0., 1.],
+           [1., 2.],
+           [3., 4.],
+           [4., 5.]])
+    """
     return sparse_apply(V, h).reshape((S, -1), order="F")  # vec(H) = V h (47.1152)
 
 
@@ -482,8 +828,27 @@ def patches(V, h, S):
 def V_ddc_skeleton(V_c, P_next, S_next):
     r"""The skeleton :math:`V_c^T (I_{P_{c+1}} \otimes \mathbb 1_{S_{c+1}})` of (47.1255).
 
-    ``V_c`` is ``P_{c+1} S_{c+1} x P'_c``; the result is ``P'_c x P_{c+1}`` (CSR).
+    ``V_c`` is ``P_{c+1} S_{c+1} x P'_c``; the result is ``P'_c x P_{c+1}`` (CSR): entry
+    ``(p', p)`` counts how often window ``p`` of layer ``c+1`` reads entry ``p'``.
     Implements (47.1255).
+
+    Examples
+    --------
+    The 3 x 3 map and 2 x 2 'valid' windows of (47.1252)-(47.1256): the centre entry is read
+    by all four windows.
+
+    >>> from sayedcnn import V_ddc_skeleton, sliding_partition
+    >>> part = sliding_partition((3, 3), 2, padding="valid")
+    >>> V_ddc_skeleton(part.V, part.P, part.S).toarray().astype(int)
+    array([[1, 0, 0, 0],
+           [1, 1, 0, 0],
+           [0, 1, 0, 0],
+           [1, 0, 1, 0],
+           [1, 1, 1, 1],
+           [0, 1, 0, 1],
+           [0, 0, 1, 0],
+           [0, 0, 1, 1],
+           [0, 0, 0, 1]])
     """
     V_c = _check_Vc(V_c, P_next, S_next)
     right = sp.kron(sp.identity(P_next, format="csr"), np.ones((S_next, 1)), format="csr")
@@ -583,7 +948,21 @@ def V_ddc(V_c, w, P_next, S_next, literal=False):
 
 def vddc_sums(P_next, S_next):
     r"""The right factor :math:`I_{P_{c+1}} \otimes \mathbb 1_{S_{c+1}}` of (47.1257), CSR: it
-    sums each run of :math:`S_{c+1}` columns."""
+    sums each run of :math:`S_{c+1}` columns.
+
+    Implements the last factor of (47.1257) (erratum E-1257: size :math:`S_{c+1}`).
+
+    Examples
+    --------
+    >>> from sayedcnn.operators import vddc_sums
+    >>> vddc_sums(2, 3).toarray().astype(int)
+    array([[1, 0],
+           [1, 0],
+           [1, 0],
+           [0, 1],
+           [0, 1],
+           [0, 1]])
+    """
     return sp.kron(sp.identity(P_next, format="csr"), np.ones((S_next, 1)), format="csr")
 
 
@@ -596,11 +975,26 @@ def vddc_product(V_cT, w, S_next):
     :math:`\mathbb 1\mathbb 1^T \otimes w^T`, so the Hadamard product multiplies each stored
     entry by :math:`w(j \bmod S)`; the factor :math:`I \otimes \mathbb 1_S` then adds column
     :math:`j` into column :math:`p = \lfloor j/S \rfloor`. Object arrays (symbols) are
-    multiplied densely, factor by factor."""
+    multiplied densely, factor by factor. Implements (47.1257).
+
+    Examples
+    --------
+    It agrees with the literal product of :func:`V_ddc`:
+
+    >>> import numpy as np
+    >>> from sayedcnn import V_ddc, sliding_partition
+    >>> from sayedcnn.operators import vddc_product
+    >>> part = sliding_partition((4, 4), 3)
+    >>> w = np.random.default_rng(0).standard_normal(part.S)
+    >>> fast = vddc_product(part.V.T.tocsr(), w, part.S)
+    >>> full = V_ddc(part.V, w, part.P, part.S, literal=True)
+    >>> fast.shape, bool(np.allclose(fast.toarray(), full.toarray(), rtol=1e-12, atol=0))
+    ((16, 16), True)
+    """
     if np.asarray(w).dtype == object:
         P_next = V_cT.shape[1] // S_next
         row = np.kron(np.ones(P_next), w)  # each row of 1 1^T (x) w^T
-        return (V_cT.toarray() * row) @ vddc_sums(P_next, S_next).toarray()  # (47.1257)
+        return (exact_dense(V_cT) * row) @ exact_dense(vddc_sums(P_next, S_next))  # (47.1257)
     s, p = V_cT.indices % S_next, V_cT.indices // S_next  # column j = p S + s
     had = V_cT.data * w[s]  # V_c^T (.) (1 1^T (x) w^T), on the stored entries
     out = sp.csr_matrix((had, p, V_cT.indptr), shape=(V_cT.shape[0], V_cT.shape[1] // S_next))

@@ -4,10 +4,11 @@ A :class:`Pooling` reduces a feature map of ``P`` entries to ``P'`` entries, ent
 :math:`p'` pooling the region :math:`\Omega_{p'}` (47.1187, Table 47.13). Regions come from
 blocks tiled over a 2-D map or from any list of index sets, overlapping ones included.
 
-Conventions (docs/conventions.md, *Pooling regions* and *Ties and kinks*): regions are enumerated column-major over the pooled grid;
-the entries of a region are listed in ascending ``p`` (for a block, column-major over the
-block); ``T`` stacks :math:`e_p^T` region by region (47.1203). Max-pooling and subsampling
-ties go to the first entry in region order; l2-pooling at ``t = 0`` has gradient 0.
+Conventions (docs/conventions.md, *Pooling regions* and *Ties and kinks*): regions are
+enumerated column-major over the pooled grid; the entries of a region are listed in
+ascending ``p`` (for a block, column-major over the block); ``T`` stacks :math:`e_p^T`
+region by region (47.1203). Max-pooling and subsampling ties go to the first entry in
+region order; l2-pooling at ``t = 0`` has gradient 0.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._checks import as_float_array, as_pair, as_positive_int, check_finite
+from ._checks import as_float_array, as_pair, as_positive_int
 from .operators import sparse_apply
 
 __all__ = ["Pooling", "POOL_KINDS", "region_entries", "pool_map", "gradient_matrix", "upv",
@@ -77,11 +78,33 @@ class Pooling:
       holds an entry (47.1204).
 
     Implements Tables 47.12-47.14 and (47.1187)-(47.1204).
+
+    Examples
+    --------
+    Max-pooling a 4 x 4 map in 2 x 2 blocks (Fig. 47.90): the regions are listed
+    column-major over the pooled grid, each region's entries in ascending ``p``:
+
+    >>> import numpy as np
+    >>> from sayedcnn import Pooling, vec
+    >>> pool = Pooling("max", in_shape=(4, 4), block=2)
+    >>> pool
+    Pooling('max', block=(2, 2), stride=(2, 2), in_shape=(4, 4), P'=4)
+    >>> [r.tolist() for r in pool.regions]
+    [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]
+    >>> Y = np.array([[1, 5, 2, 0], [7, 3, 8, 6], [4, 4, 1, 9], [0, 2, 3, 3]], dtype=float)
+    >>> pool.pool(vec(Y))                  # block maxima, column-major: 7, 4, 8, 9
+    array([7., 4., 8., 9.])
+
+    The regions of Fig. 47.95 and (47.1201), given explicitly (0-based):
+
+    >>> fig = Pooling("mean", regions=[[0, 1, 3, 7], [2, 4, 6, 8, 10], [5, 9, 11]], P=12)
+    >>> fig.P, fig.P_out, fig.T.shape
+    (12, 3, (12, 12))
     """
 
     def __init__(self, kind, in_shape=None, block=None, stride=None, regions=None, P=None,
                  mask=None, retain=0):
-        if kind not in POOL_KINDS:
+        if not isinstance(kind, str) or kind not in POOL_KINDS:
             raise ValueError(f"pooling kind must be one of {POOL_KINDS} (Table 47.13), "
                              f"got {kind!r}")
         self.kind = kind
@@ -192,7 +215,42 @@ class Pooling:
     @property
     def T(self):
         r"""The matrix ``T`` that stacks :math:`e_p^T` region by region (47.1201)-(47.1203),
-        ``(sum |Omega|) x P`` (a copy: the operator keeps its own)."""
+        ``(sum |Omega|) x P`` (a copy: the operator keeps its own).
+
+        Implements (47.1201)-(47.1203).
+
+        Examples
+        --------
+        ``T`` for a 4 x 4 map in 2 x 2 blocks: rows ``e_1, e_2, e_5, e_6`` for the first block,
+        and so on (0-based below):
+
+        >>> import numpy as np
+        >>> from sayedcnn import Pooling
+        >>> Pooling("max", in_shape=(4, 4), block=2).T.toarray().astype(int)
+        array([[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+               [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+               [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+               [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+               [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+               [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+               [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+               [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+               [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+               [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+               [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
+               [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0],
+               [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0],
+               [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],
+               [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0],
+               [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]])
+
+        The left side of (47.1201), from the regions of Fig. 47.95 (the 1-based entries
+        ``1..12``):
+
+        >>> fig = Pooling("mean", regions=[[0, 1, 3, 7], [2, 4, 6, 8, 10], [5, 9, 11]], P=12)
+        >>> (fig.T @ np.arange(1, 13)).astype(int)
+        array([ 1,  2,  4,  8,  3,  5,  7,  9, 11,  6, 10, 12])
+        """
         return self._T.copy()
 
     # -- public, book-shaped ------------------------------------------------------------
@@ -210,7 +268,37 @@ class Pooling:
     def pool(self, y):
         r"""Pool a map (or each column of a ``P x K`` array), region by region:
         :math:`t(p') = \mathrm{pool}_{p \in \Omega_{p'}}\{y(p)\}` (47.1187)-(47.1188),
-        Table 47.13. Validates ``y``, then :func:`pool_map`."""
+        Table 47.13. Validates ``y``, then :func:`pool_map`.
+
+        Parameters
+        ----------
+        y : array_like, shape (P,) or (P, K)
+            The map :math:`y`, or ``K`` maps as columns.
+
+        Returns
+        -------
+        ndarray, shape (P',) or (P', K)
+
+        Implements (47.1187)-(47.1188) with Table 47.13.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sayedcnn import Pooling
+        >>> y = np.arange(1.0, 13.0)
+        >>> regions = [[0, 1, 3, 7], [2, 4, 6, 8, 10], [5, 9, 11]]       # Fig. 47.95
+        >>> Pooling("max", regions=regions, P=12).pool(y)
+        array([ 8., 11., 12.])
+        >>> Pooling("mean", regions=regions, P=12).pool(y).round(4)
+        array([3.75  , 7.    , 9.3333])
+        >>> Pooling("l2", in_shape=(2, 2), block=2).pool([3.0, 0.0, 0.0, 4.0])
+        array([5.])
+        >>> Pooling("subsample", in_shape=(2, 4), block=2).pool(np.arange(8.0))   # retain=0
+        array([0., 4.])
+        >>> Pooling("correlation", in_shape=(2, 4), block=2, mask=[1.0, 3.0, 2.0, 4.0]).pool(
+        ...     np.arange(8.0))
+        array([19., 59.])
+        """
         y = self._checked(y, "y", self.P, "47.1187")
         if y.ndim == 1:
             return pool_map(self, y)
@@ -218,13 +306,43 @@ class Pooling:
 
     def gradient_vectors(self, y):
         r"""The gradient vectors :math:`g_{p'} = \partial t(p') / \partial y(\Omega_{p'})`
-        (47.1195)-(47.1196), Table 47.14, one array per region, for a map ``y`` of P entries."""
+        (47.1195)-(47.1196), Table 47.14, one array per region, for a map ``y`` of P entries.
+
+        Implements (47.1195)-(47.1196).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sayedcnn import Pooling
+        >>> y = np.array([3.0, 0.0, 0.0, 4.0, 1.0, 2.0, 2.0, 0.0])
+        >>> l2 = Pooling("l2", in_shape=(2, 4), block=2)
+        >>> [g.round(4).tolist() for g in l2.gradient_vectors(y)]
+        [[0.6, 0.0, 0.0, 0.8], [0.3333, 0.6667, 0.6667, 0.0]]
+        >>> [g.tolist() for g in Pooling("max", in_shape=(2, 4), block=2).gradient_vectors(y)]
+        [[0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0]]
+
+        A tie goes to the first maximal entry in region order (47.1196b): in the second region
+        ``y[5] = y[6] = 2`` (0-based).
+        """
         G = self.gradient_matrix(y)
         return [G[p, : self.sizes[p]].copy() for p in range(self.P_out)]
 
     def jacobian(self, y):
         r"""The ``P' x P`` matrix :math:`\partial t / \partial y`; row ``p'`` carries
-        :math:`g_{p'}` at the columns :math:`\Omega_{p'}` (47.1237)."""
+        :math:`g_{p'}` at the columns :math:`\Omega_{p'}` (47.1237).
+
+        Implements (47.1237).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sayedcnn import Pooling
+        >>> pool = Pooling("mean", regions=[[0, 1, 3, 7], [2, 4, 6, 8, 10], [5, 9, 11]], P=12)
+        >>> (pool.jacobian(np.zeros(12)) * 60).astype(int)      # 1/4, 1/5, 1/3 on the regions
+        array([[15, 15,  0, 15,  0,  0,  0, 15,  0,  0,  0,  0],
+               [ 0,  0, 12,  0, 12,  0, 12,  0, 12,  0, 12,  0],
+               [ 0,  0,  0,  0,  0, 20,  0,  0,  0, 20,  0, 20]])
+        """
         J = np.zeros((self.P_out, self.P))
         for p, (reg, g) in enumerate(zip(self.regions, self.gradient_vectors(y))):
             J[p, reg] += g
@@ -233,14 +351,45 @@ class Pooling:
     def gradient_matrix(self, y):
         r"""The gradient vectors :math:`g_{p'}` (47.1196) as the rows of a ``P' x R`` array
         (``R`` the largest region), zero past :math:`|\Omega_{p'}|`. Validates ``y``, then
-        :func:`gradient_matrix`."""
+        :func:`gradient_matrix`.
+
+        Implements (47.1196), Table 47.14.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sayedcnn import Pooling, vec
+        >>> Y = np.array([[1, 5, 2, 0], [7, 3, 8, 6], [4, 4, 1, 9], [0, 2, 3, 3]], dtype=float)
+        >>> Pooling("max", in_shape=(4, 4), block=2).gradient_matrix(vec(Y))
+        array([[0., 1., 0., 0.],
+               [1., 0., 0., 0.],
+               [0., 1., 0., 0.],
+               [0., 0., 1., 0.]])
+
+        The second block holds ``4, 0, 4, 2``: the tie goes to its first maximum (47.1196b).
+        """
         return gradient_matrix(self, self._checked(y, "y", self.P, "47.1196", vector=True))
 
     def upv(self, v, y=None, G=None):
         r"""Upsample ``v`` (P' entries) by the gradient vectors at ``y``:
         :math:`\mathrm{upv}(v) = \mathrm{col}\{v(p')\, g_{p'}\}` (47.1197)-(47.1200), a vector
         of :math:`\sum_{p'} |\Omega_{p'}|` entries. ``G`` (from :meth:`gradient_matrix`) may
-        be given instead of ``y``."""
+        be given instead of ``y``.
+
+        Implements (47.1200).
+
+        Examples
+        --------
+        Each entry of ``v`` becomes a block, scaled by its region's gradient vector (Fig. 47.94):
+
+        >>> import numpy as np
+        >>> from sayedcnn import Pooling, vec
+        >>> Y = np.array([[1, 5, 2, 0], [7, 3, 8, 6], [4, 4, 1, 9], [0, 2, 3, 3]], dtype=float)
+        >>> pool = Pooling("max", in_shape=(4, 4), block=2)
+        >>> pool.upv(np.array([10.0, 20.0, 30.0, 40.0]), vec(Y))
+        array([ 0., 10.,  0.,  0., 20.,  0.,  0.,  0.,  0., 30.,  0.,  0.,  0.,
+                0., 40.,  0.])
+        """
         v = as_float_array(v, "v", ndim=1, eq="47.1200")
         if v.size != self.P_out:
             raise ValueError(f"v must have P' = {self.P_out} entries (47.1200), got {v.size}")
@@ -256,7 +405,18 @@ class Pooling:
         return upv(self, v, G)
 
     def permute(self, y):
-        r"""``permute(y) = T y`` (47.1202)."""
+        r"""``permute(y) = T y`` (47.1202): the entries of ``y`` grouped region by region.
+
+        Implements (47.1202).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sayedcnn import Pooling
+        >>> pool = Pooling("max", in_shape=(4, 4), block=2)
+        >>> pool.permute(np.arange(16.0)).astype(int)
+        array([ 0,  1,  4,  5,  2,  3,  6,  7,  8,  9, 12, 13, 10, 11, 14, 15])
+        """
         y = as_float_array(y, "y", eq="47.1202")
         if y.ndim not in (1, 2) or y.shape[0] != self.P:
             raise ValueError(f"y must have P = {self.P} rows (47.1202), got shape {y.shape}")
@@ -264,7 +424,26 @@ class Pooling:
 
     def permute_sharp(self, y_o):
         r"""``permute#(y_o) = T^T y_o`` (47.1204); with overlapping regions ``T^T`` sums the
-        contributions of every region that holds an entry."""
+        contributions of every region that holds an entry.
+
+        Implements (47.1204).
+
+        Examples
+        --------
+        ``permute#`` undoes ``permute`` when the regions partition the map:
+
+        >>> import numpy as np
+        >>> from sayedcnn import Pooling
+        >>> pool = Pooling("max", in_shape=(4, 4), block=2)
+        >>> y = np.random.default_rng(0).standard_normal(16)
+        >>> bool(np.array_equal(pool.permute_sharp(pool.permute(y)), y))
+        True
+
+        With overlapping regions an entry collects from every region that holds it:
+
+        >>> Pooling("mean", regions=[[0, 1], [1, 2]], P=3).permute_sharp(np.ones(4))
+        array([1., 2., 1.])
+        """
         y_o = as_float_array(y_o, "y_o", eq="47.1204")
         n = self._flat.size
         if y_o.ndim not in (1, 2) or y_o.shape[0] != n:
@@ -274,7 +453,22 @@ class Pooling:
 
     def backprop(self, v, y):
         r"""``permute#(upv(v))`` = :math:`(\partial t/\partial y)^T v` (47.1244), (47.1260),
-        for a map ``y`` (P) and ``v`` (P'), or column by column for ``P x K`` and ``P' x K``."""
+        for a map ``y`` (P) and ``v`` (P'), or column by column for ``P x K`` and ``P' x K``.
+
+        Implements (47.1244).
+
+        Examples
+        --------
+        The result is the transposed Jacobian times ``v``:
+
+        >>> import numpy as np
+        >>> from sayedcnn import Pooling
+        >>> pool = Pooling("l2", in_shape=(4, 4), block=2)
+        >>> rng = np.random.default_rng(0)
+        >>> y, v = rng.standard_normal(16), rng.standard_normal(4)
+        >>> bool(np.allclose(pool.backprop(v, y), pool.jacobian(y).T @ v, rtol=1e-12, atol=0))
+        True
+        """
         y = self._checked(y, "y", self.P, "47.1244")
         v = as_float_array(v, "v", eq="47.1244")
         want = (self.P_out,) if y.ndim == 1 else (self.P_out, y.shape[1])
@@ -298,7 +492,21 @@ class Pooling:
 def region_entries(pooling, y, fill=0):
     r"""The entries of every region as the rows of a ``P' x R`` array: row ``p'`` holds
     :math:`y(\Omega_{p'})` in region order, padded with ``fill`` past :math:`|\Omega_{p'}|`
-    (47.1187)."""
+    (47.1187).
+
+    Implements the grouping of (47.1187) (the blocks of (47.1201)), for checked input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import Pooling
+    >>> from sayedcnn.pooling import region_entries
+    >>> pool = Pooling("mean", regions=[[0, 1, 3, 7], [2, 4, 6, 8, 10], [5, 9, 11]], P=12)
+    >>> region_entries(pool, np.arange(1, 13))
+    array([[ 1,  2,  4,  8,  0],
+           [ 3,  5,  7,  9, 11],
+           [ 6, 10, 12,  0,  0]])
+    """
     Y = y[pooling._idx]
     if not pooling._valid.all():
         Y = np.where(pooling._valid, Y, fill)
@@ -318,7 +526,20 @@ def _l2(Y):
 
 def pool_map(pooling, y):
     r""":math:`t = \mathrm{pool}(y)`: :math:`t(p')` pools the entries of region
-    :math:`\Omega_{p'}` by the function of Table 47.13 (47.1187)-(47.1188)."""
+    :math:`\Omega_{p'}` by the function of Table 47.13 (47.1187)-(47.1188).
+
+    The step of the listings, for a checked map ``y`` of ``P`` entries (see
+    :meth:`Pooling.pool`). Implements (47.1187)-(47.1188) and Table 47.13.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import Pooling
+    >>> from sayedcnn.pooling import pool_map
+    >>> pool = Pooling("max", in_shape=(4, 4), block=2)
+    >>> pool_map(pool, np.arange(16.0))          # the last entry of every block
+    array([ 5.,  7., 13., 15.])
+    """
     kind = pooling.kind
     if kind == "max":
         return region_entries(pooling, y, -np.inf).max(axis=1)  # Table 47.13, max
@@ -336,7 +557,23 @@ def pool_map(pooling, y):
 def gradient_matrix(pooling, y):
     r"""The gradient vectors :math:`g_{p'}` of Table 47.14 (47.1196a-e) as the rows of a
     ``P' x R`` array, zero past :math:`|\Omega_{p'}|`. Max ties go to the first entry in
-    region order; l2 pooling at :math:`t(p') = 0` has :math:`g_{p'} = 0`."""
+    region order; l2 pooling at :math:`t(p') = 0` has :math:`g_{p'} = 0`.
+
+    Implements (47.1196a)-(47.1196e), for checked input (see :meth:`Pooling.gradient_matrix`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import Pooling
+    >>> from sayedcnn.pooling import gradient_matrix
+    >>> pool = Pooling("mean", regions=[[0, 1, 3, 7], [2, 4, 6, 8, 10], [5, 9, 11]], P=12)
+    >>> gradient_matrix(pool, np.zeros(12)).round(3)          # 1/|Omega| on each region
+    array([[0.25 , 0.25 , 0.25 , 0.25 , 0.   ],
+           [0.2  , 0.2  , 0.2  , 0.2  , 0.2  ],
+           [0.333, 0.333, 0.333, 0.   , 0.   ]])
+    >>> gradient_matrix(Pooling("l2", in_shape=(2, 2), block=2), np.zeros(4))   # t = 0
+    array([[0., 0., 0., 0.]])
+    """
     kind, valid = pooling.kind, pooling._valid
     if kind == "mean":
         return valid / pooling.sizes[:, None]  # (47.1196a): 1/|Omega| on the region
@@ -365,15 +602,54 @@ def gradient_matrix(pooling, y):
 
 def upv(pooling, v, G):
     r""":math:`\mathrm{upv}(v) = \mathrm{col}\{v(p')\, g_{p'}\}_{p'=1}^{P'}` (47.1200), region
-    by region, from the gradient matrix ``G`` of :func:`gradient_matrix`."""
+    by region, from the gradient matrix ``G`` of :func:`gradient_matrix`.
+
+    Implements (47.1200), for checked input (see :meth:`Pooling.upv`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import Pooling
+    >>> from sayedcnn.pooling import gradient_matrix, upv
+    >>> pool = Pooling("mean", regions=[[0, 1, 3, 7], [2, 4, 6, 8, 10], [5, 9, 11]], P=12)
+    >>> upv(pool, np.array([4.0, 5.0, 3.0]), gradient_matrix(pool, np.zeros(12)))
+    array([1., 1., 1., 1., 1., 1., 1., 1., 1., 1., 1., 1.])
+    """
     return (v[:, None] * G)[pooling._valid]  # (47.1200)
 
 
 def permute(pooling, y):
-    r""":math:`\mathrm{permute}(y) = T y` (47.1202)."""
+    r""":math:`\mathrm{permute}(y) = T y` (47.1202).
+
+    Implements (47.1202), for checked input (see :meth:`Pooling.permute`).
+
+    Examples
+    --------
+    The left side of (47.1201) from the right side ``1..12``:
+
+    >>> import numpy as np
+    >>> from sayedcnn import Pooling
+    >>> from sayedcnn.pooling import permute
+    >>> pool = Pooling("mean", regions=[[0, 1, 3, 7], [2, 4, 6, 8, 10], [5, 9, 11]], P=12)
+    >>> permute(pool, np.arange(1.0, 13.0))
+    array([ 1.,  2.,  4.,  8.,  3.,  5.,  7.,  9., 11.,  6., 10., 12.])
+    """
     return sparse_apply(pooling._T, y)  # (47.1202)
 
 
 def permute_sharp(pooling, y_o):
-    r""":math:`\mathrm{permute}^\#(y_o) = T^T y_o` (47.1204)."""
+    r""":math:`\mathrm{permute}^\#(y_o) = T^T y_o` (47.1204).
+
+    Implements (47.1204), for checked input (see :meth:`Pooling.permute_sharp`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn import Pooling
+    >>> from sayedcnn.pooling import permute_sharp
+    >>> pool = Pooling("mean", regions=[[0, 1, 3, 7], [2, 4, 6, 8, 10], [5, 9, 11]], P=12)
+    >>> y_o = np.array([1.0, 2, 4, 8, 3, 5, 7, 9, 11, 6, 10, 12])
+    >>> permute_sharp(pool, y_o)                      # back to the order 1..12
+    array([ 1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12.])
+    """
     return sparse_apply(pooling._TT, y_o)  # (47.1204)

@@ -23,7 +23,7 @@ from ._checks import (
 )
 from .forward import BatchForward, listing
 from .losses import _check_labels, one_hot, risk_weights
-from .training import backward_listing, gradients_listing
+from .training import gradients_listing
 
 __all__ = ["forward", "gradients", "risk", "sgd_step", "fit", "accuracy", "HISTORY_KEYS",
            "FIT_DEFAULTS"]
@@ -105,6 +105,26 @@ def risk(net, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229"):
 
     with :math:`Q = \|\gamma_n - y_n\|^2` or cross-entropy; ``scaling="1227"`` divides the
     regularisers by :math:`N` too (47.1227). Implements (47.1227), (47.1229).
+
+    Examples
+    --------
+    With every weight zero the sigmoid outputs are ``1/2``: each sample costs
+    :math:`1/4 + 1/4`, and the regulariser adds :math:`\rho_1\|W_1\|_F^2`.
+
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn import sgd
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> X = np.random.default_rng(0).standard_normal((4, 1, 4, 4))
+    >>> G = np.eye(2)[[0, 1, 1, 0]]
+    >>> sgd.risk(net, p.map(np.zeros_like), X, G)
+    0.5
+    >>> J0, J1 = sgd.risk(net, p, X, G), sgd.risk(net, p, X, G, rho1=0.1)
+    >>> bool(np.isclose(J1 - J0, 0.1 * np.sum(p.W_conv[1] ** 2), rtol=1e-12))
+    True
+    >>> J2 = sgd.risk(net, p, X, G, rho1=0.1, scaling="1227")     # (47.1227): all over N
+    >>> bool(np.isclose(J2 - J0, 0.1 * np.sum(p.W_conv[1] ** 2) / 4, rtol=1e-12))
+    True
     """
     check_rho(rho1, rho2)
     check_scaling(scaling)
@@ -188,7 +208,36 @@ def _check_class_labels(net, labels, N, name="labels"):
 
 
 def accuracy(net, params, X, labels, batch=500):
-    """Fraction of images whose largest output is at the label."""
+    r"""Fraction of images whose largest output is at the label.
+
+    The predicted class of image ``n`` is :math:`\arg\max_q y_{L,n}(q)` of (47.1216),
+    computed ``batch`` images at a time.
+
+    Parameters
+    ----------
+    net : Network
+    params : Params
+    X : array, shape (N, D_0, rows, cols)
+    labels : array of int, shape (N,)
+        Class numbers in ``0..Q-1``.
+    batch : int
+        Images per pass of the engine.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn import sgd
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> X = np.random.default_rng(0).standard_normal((6, 1, 4, 4))
+    >>> guess = np.argmax(net.predict(p, X), axis=1)
+    >>> sgd.accuracy(net, p, X, guess), sgd.accuracy(net, p, X, 1 - guess)
+    (1.0, 0.0)
+    """
     X = net.check_images(X)
     labels = _check_class_labels(net, labels, X.shape[0])
     batch = as_positive_int(batch, "batch")
@@ -201,8 +250,8 @@ def accuracy(net, params, X, labels, batch=500):
 
 def fit(net, params, X, labels, epochs=FIT_DEFAULTS["epochs"],
         batch_size=FIT_DEFAULTS["batch_size"], mu=FIT_DEFAULTS["mu"], rho1=FIT_DEFAULTS["rho1"],
-        rho2=FIT_DEFAULTS["rho2"], seed=FIT_DEFAULTS["seed"], method="fused", X_val=None, y_val=None, callback=None, start_epoch=0, history=None,
-        batch_callback=None):
+        rho2=FIT_DEFAULTS["rho2"], seed=FIT_DEFAULTS["seed"], method="fused", X_val=None,
+        y_val=None, callback=None, start_epoch=0, history=None, batch_callback=None):
     r"""Train by mini-batch stochastic gradient (47.1276) for ``epochs`` passes.
 
     Each epoch visits the samples in an order drawn from
@@ -218,6 +267,26 @@ def fit(net, params, X, labels, epochs=FIT_DEFAULTS["epochs"],
     (``step`` of ``steps``, 1-based) with the batch's data risk and, when ``labels`` are
     classes, how many of its ``size`` samples the parameters before the step classified
     correctly (else ``None``). Implements (47.1276) with mini-batches.
+
+    Examples
+    --------
+    Three epochs on a separable toy set (the class is the sign of the image's mean):
+
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn import sgd
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((32, 1, 4, 4)) + rng.choice([-1.0, 1.0], (32, 1, 1, 1))
+    >>> labels = (X.mean(axis=(1, 2, 3)) > 0).astype(int)
+    >>> q, hist = sgd.fit(net, p, X, labels, epochs=3, batch_size=8, mu=0.5, seed=1)
+    >>> sorted(hist), hist["epoch"]
+    (['epoch', 'loss', 'seconds', 'train_acc', 'val_acc'], [1, 2, 3])
+    >>> bool(hist["loss"][-1] < hist["loss"][0]), bool(np.isnan(hist["val_acc"][0]))
+    (True, True)
+    >>> q2, _ = sgd.fit(net, p, X, labels, epochs=3, batch_size=8, mu=0.5, seed=1)
+    >>> bool(q.max_rel_diff(q2) < 1e-12)       # the same seed repeats the run
+    True
     """
     epochs = as_positive_int(epochs, "epochs", minimum=0)
     batch_size = as_positive_int(batch_size, "batch_size B", eq="47.1276")

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from ._checks import check_mu, check_rho, check_scaling
 from .forward import listing
 from .losses import risk_weights
-from .operators import vddc_product
+from .operators import sparse_apply, vddc_product
 from .params import Params
 from .pooling import gradient_matrix, permute_sharp, upv
 
@@ -61,6 +61,19 @@ class Sensitivities:
     ``delta_ff[l]`` = :math:`\delta_{\ell,n}` (``l = 2..L``); ``delta_conv[d, c]`` =
     :math:`\delta_n^{(d,c)}`; ``Delta[c]`` = :math:`\Delta_{n,c}` (47.1270, sparse);
     ``V[d, d2, c+1]`` = :math:`V^{(d,d',c+1)}` when kept.
+
+    Implements the record of the sensitivities (47.1233)-(47.1270) of (47.1275).
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2), sc.Conv(3, 2)], hidden=[4], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> sens = net.backward(p, net.forward(p, np.ones((1, 4, 4))), [0.0, 1.0])
+    >>> sorted(sens.delta_ff), sorted(sens.delta_conv)
+    ([2, 3], [(1, 1), (1, 2), (2, 1), (2, 2), (3, 2)])
+    >>> sens.Delta[2].shape, sens.V                  # D_2 P_2 x D_2; V kept only on request
+    ((48, 3), {})
     """
 
     delta_ff: dict = field(default_factory=dict)
@@ -76,12 +89,38 @@ class Sensitivities:
 
 def output_sensitivity(loss, act, z_L, y_L, gamma):
     r""":math:`\delta_{L,n} = 2(y_{L,n} - \gamma_n) \odot f'(z_{L,n})` (47.1233); for softmax
-    with cross-entropy, :math:`y_{L,n} - \gamma_n` (seed 001)."""
+    with cross-entropy, :math:`y_{L,n} - \gamma_n` (seed 001).
+
+    Implements (47.1233).
+
+    Examples
+    --------
+    Sigmoid outputs at :math:`z = 0`: :math:`y = 1/2`, :math:`f'(0) = 1/4`:
+
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.training import output_sensitivity
+    >>> sig = sc.get_activation("sigmoid")
+    >>> output_sensitivity(sc.get_loss("quadratic"), sig, np.zeros(2), np.full(2, 0.5),
+    ...                    np.array([1.0, 0.0]))             # 2 (y - gamma) / 4
+    array([-0.25,  0.25])
+    """
     return loss.delta(z_L, y_L, gamma, act)  # (47.1233)
 
 
 def feedforward_sensitivity(fprime, z, W, delta_next):
-    r""":math:`\delta_{\ell,n} = f'(z_{\ell,n}) \odot (W_\ell^T \delta_{\ell+1,n})` (47.1234)."""
+    r""":math:`\delta_{\ell,n} = f'(z_{\ell,n}) \odot (W_\ell^T \delta_{\ell+1,n})` (47.1234).
+
+    Implements (47.1234).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.training import feedforward_sensitivity
+    >>> W = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0]])             # n_{l+1} x n_l = 2 x 3
+    >>> feedforward_sensitivity(lambda z: 1 - np.tanh(z) ** 2, np.zeros(3), W,
+    ...                         np.array([1.0, -1.0]))            # tanh'(0) = 1: W^T delta
+    array([ 1., -1.,  1.])
+    """
     return fprime(z) * (W.T @ delta_next)  # (47.1234)
 
 
@@ -89,7 +128,23 @@ def boundary_sensitivity(fprime, z, pooling, y, W1_d, delta_2):
     r""":math:`\delta_n^{(d,C)} = f'(z_n^{(d,C)}) \odot \mathrm{permute}^\#(\mathrm{upv}(
     (W_1^{(d)})^T \delta_{2,n}))` (47.1245), with :math:`W_1^{(d)}` the columns
     :math:`(d-1)P'_C+1..dP'_C` of :math:`W_1` (47.1220). The listing (47.1275) prints
-    :math:`W_1^T`, which has the wrong size (erratum E-1275c)."""
+    :math:`W_1^T`, which has the wrong size (erratum E-1275c).
+
+    Implements (47.1241), (47.1245).
+
+    Examples
+    --------
+    Max-pooling in 2 x 2 blocks: each entry of :math:`(W_1^{(d)})^T\delta_2` goes back to
+    the maximum of its block, the other entries get zero.
+
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.training import boundary_sensitivity
+    >>> pool = sc.Pooling("max", in_shape=(2, 4), block=2)
+    >>> y = np.array([3.0, 0.0, 0.0, 4.0, 1.0, 2.0, 2.0, 0.0])      # block maxima: y[3], y[5]
+    >>> boundary_sensitivity(lambda z: np.ones_like(z), np.zeros(8), pool, y, np.eye(2),
+    ...                      np.array([10.0, 20.0]))
+    array([ 0.,  0.,  0., 10.,  0., 20.,  0.,  0.])
+    """
     v = W1_d.T @ delta_2  # (47.1241)
     G = gradient_matrix(pooling, y)  # g_{n,p'}^(d,C) (47.1196)
     return fprime(z) * permute_sharp(pooling, upv(pooling, v, G))  # (47.1245)
@@ -98,19 +153,53 @@ def boundary_sensitivity(fprime, z, pooling, y, W1_d, delta_2):
 def conv_sensitivity(fprime, z, pooling, y, V_list, deltas_next):
     r""":math:`\delta_n^{(d,c)} = \sum_{d'} f'(z_n^{(d,c)}) \odot \mathrm{permute}^\#(
     \mathrm{upv}(V^{(d,d',c+1)}\delta_n^{(d',c+1)}))` (47.1262), with
-    :math:`b_n^{(d,d',c)} = V^{(d,d',c+1)}\delta_n^{(d',c+1)}` (47.1258)."""
+    :math:`b_n^{(d,d',c)} = V^{(d,d',c+1)}\delta_n^{(d',c+1)}` (47.1258).
+
+    Implements (47.1258), (47.1262).
+
+    Examples
+    --------
+    The 3 x 3 map and 2 x 2 'valid' windows of (47.1252)-(47.1256), no pooling (1 x 1
+    blocks) and :math:`f' = 1`: a sensitivity at the first window of layer ``c+1`` comes
+    back as the mask :math:`w` laid over that window.
+
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.training import conv_sensitivity
+    >>> part = sc.sliding_partition((3, 3), 2, padding="valid")
+    >>> V = sc.V_ddc(part.V, np.array([1.0, 2.0, 3.0, 4.0]), part.P, part.S)
+    >>> pool = sc.Pooling("mean", in_shape=(3, 3), block=1)
+    >>> delta = conv_sensitivity(lambda z: np.ones_like(z), np.zeros(9), pool, np.zeros(9),
+    ...                          [V], [np.array([1.0, 0.0, 0.0, 0.0])])
+    >>> sc.unvec(delta, (3, 3))
+    array([[1., 3., 0.],
+           [2., 4., 0.],
+           [0., 0., 0.]])
+    """
     fz = fprime(z)
     G = gradient_matrix(pooling, y)  # g_{n,p'}^(d,c) of t^(d,c), the same for every d' (47.1261)
     terms = []
     for Vddc, delta in zip(V_list, deltas_next):
-        b = Vddc @ delta  # (47.1258)
+        b = sparse_apply(Vddc, delta)  # b = V^(d,d',c+1) delta^(d',c+1) (47.1258)
         terms.append(fz * permute_sharp(pooling, upv(pooling, b, G)))  # (47.1262)
     return sum(terms[1:], terms[0]) if terms else np.zeros_like(z)  # a map that feeds none
 
 
 def Delta_matrix(deltas):
     r""":math:`\Delta_{n,c} = \mathrm{diag}\{\delta_n^{(1,c)}, \dots, \delta_n^{(D_c,c)}\}`,
-    block diagonal, ``D_c P_c x D_c`` (47.1270), CSR (a dense array for symbols)."""
+    block diagonal, ``D_c P_c x D_c`` (47.1270), CSR (a dense array for symbols).
+
+    Implements (47.1270).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.training import Delta_matrix
+    >>> Delta_matrix([np.array([1.0, 2.0]), np.array([3.0, 4.0])]).toarray()
+    array([[1., 0.],
+           [2., 0.],
+           [0., 3.],
+           [0., 4.]])
+    """
     if any(d.dtype == object for d in deltas):
         P, D = deltas[0].size, len(deltas)
         out = np.zeros((D * P, D), dtype=object)
@@ -122,7 +211,21 @@ def Delta_matrix(deltas):
 
 def backward(net, params, res, gamma, keep_V=False):
     r"""The sensitivities of (47.1275) for checked input: ``res`` the :class:`ForwardResult`
-    of one sample, ``gamma`` its target. Returns :class:`Sensitivities`."""
+    of one sample, ``gamma`` its target. Returns :class:`Sensitivities`.
+
+    Implements (47.1233), (47.1234), (47.1245), (47.1257), (47.1262), (47.1270).
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.forward import listing
+    >>> from sayedcnn.training import backward
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> sens = backward(net, p, listing(net, p, np.ones((1, 4, 4))), np.array([1.0, 0.0]))
+    >>> sens.delta_conv[1, 1].shape, sens.delta_ff[2].shape, sens.Delta[1].shape
+    ((16,), (2,), (32, 2))
+    """
     sens = Sensitivities()
     L = net.L
     sens.delta_ff[L] = output_sensitivity(net.loss, net.ff_activation[L], res.z_ff[L],
@@ -165,31 +268,82 @@ def backward(net, params, res, gamma, keep_V=False):
 
 
 def dQ_dW_ff(delta_next, y):
-    r""":math:`\partial Q_n/\partial W_\ell = \delta_{\ell+1,n}\, y_{\ell,n}^T` (47.1263)."""
+    r""":math:`\partial Q_n/\partial W_\ell = \delta_{\ell+1,n}\, y_{\ell,n}^T` (47.1263).
+
+    Implements (47.1263).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.training import dQ_dW_ff
+    >>> dQ_dW_ff(np.array([1.0, -1.0]), np.array([1.0, 2.0, 3.0]))        # n_{l+1} x n_l
+    array([[ 1.,  2.,  3.],
+           [-1., -2., -3.]])
+    """
     return np.outer(delta_next, y)  # (47.1263)
 
 
 def dQ_dtheta_ff(delta_next):
-    r""":math:`\partial Q_n/\partial \theta_\ell = -\delta_{\ell+1,n}` (47.1264)."""
+    r""":math:`\partial Q_n/\partial \theta_\ell = -\delta_{\ell+1,n}` (47.1264).
+
+    Implements (47.1264).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.training import dQ_dtheta_ff
+    >>> dQ_dtheta_ff(np.array([1.0, -1.0]))          # theta enters z with a minus sign
+    array([-1.,  1.])
+    """
     return -delta_next  # (47.1264)
 
 
 def dQ_dW_conv(H_prev, Delta, W_mask):
     r""":math:`\partial Q_n/\partial W_c = (\mathbb 1_{D_c}^T \otimes H_{n,c-1})\Delta_{n,c}`
     (47.1271), ``S_c D_{c-1} x D_c``, times the connection table's mask ``W_mask`` (47.1213):
-    a weight that no table entry uses does not reach :math:`z`."""
+    a weight that no table entry uses does not reach :math:`z`.
+
+    Implements (47.1271).
+
+    Examples
+    --------
+    Column ``d`` is :math:`H_{n,c-1}\delta_n^{(d,c)}`:
+
+    >>> import numpy as np
+    >>> from sayedcnn.training import Delta_matrix, dQ_dW_conv
+    >>> H = np.arange(6.0).reshape(3, 2)                  # S_c D_{c-1} x P_c = 3 x 2
+    >>> Delta = Delta_matrix([np.array([1.0, 1.0]), np.array([1.0, -1.0])])
+    >>> dQ_dW_conv(H, Delta, np.ones((3, 2), dtype=bool))
+    array([[ 1., -1.],
+           [ 5., -1.],
+           [ 9., -1.]])
+    """
     D = W_mask.shape[1]
     ones_H = np.kron(np.ones((1, D)), H_prev)  # 1^T (x) H_{n,c-1}
-    return np.asarray(ones_H @ Delta) * W_mask  # (47.1271): (1^T (x) H_{n,c-1}) Delta_{n,c}
+    return np.where(W_mask, np.asarray(ones_H @ Delta), 0.0)  # (47.1271): (1^T (x) H) Delta
 
 
 def dQ_dTheta_conv(Delta, conn, P):
     r""":math:`\partial Q_n/\partial \Theta_c = -(\mathbb 1_{D_c}^T \otimes \mathbb 1_{D_{c-1}}
     \mathbb 1_{P_c}^T)\Delta_{n,c}` (47.1274), ``D_{c-1} x D_c``, times the connection table
-    ``conn`` (47.1213)."""
+    ``conn`` (47.1213).
+
+    Implements (47.1274).
+
+    Examples
+    --------
+    Entry ``(j, d)`` is minus the sum of :math:`\delta_n^{(d,c)}`:
+
+    >>> import numpy as np
+    >>> from sayedcnn.training import Delta_matrix, dQ_dTheta_conv
+    >>> Delta = Delta_matrix([np.array([1.0, 2.0]), np.array([3.0, -1.0])])
+    >>> dQ_dTheta_conv(Delta, np.ones((2, 2), dtype=bool), 2)        # D_{c-1} = 2, P_c = 2
+    array([[-3., -2.],
+           [-3., -2.]])
+    """
     D_in, D = conn.shape
     ones_block = np.kron(np.ones((1, D)), np.ones((D_in, P)))  # 1^T (x) 1 1^T
-    return -np.asarray(ones_block @ Delta) * conn  # (47.1274)
+    return np.where(conn, -np.asarray(ones_block @ Delta), 0.0)  # (47.1274)
 
 
 # ---------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from numpy.testing import assert_allclose
 
 from sayedcnn.app import bench
 from sayedcnn.app.cli import main
-from sayedcnn.forward import forward_fused, forward_listing
+from sayedcnn.forward import forward_listing
+from sayedcnn.fused import forward_fused
 
 TINY = dict(workloads=("W1", "W2"), batches=(1, 2), side=12, repeats=2, budget=1e-3,
             matmul=False, scaling_kw=dict(sides=(8, 16), depths=(1, 2), depth_side=8, N=2,
@@ -32,17 +33,18 @@ def test_run_structure(tiny_run):
     for name in ("W1", "W2"):
         assert set(res["cells"][name]) == {"1", "2"}
         for N, cell in res["cells"][name].items():
-            want = {"fused"} | ({"torch"} if have_torch else set())
+            want = {"fused", "gemm"} | ({"torch"} if have_torch else set())
             if N == "1":
                 want |= {"listing", "loops"}
             assert set(cell["times"]) == want
             assert all(t > 0 for t in cell["times"].values())
             assert all(1 <= r <= 2 for r in cell["repeats"].values())
             assert cell["flops"] == bench.gradient_flops(bench.workload(name, 12), int(N))
-            assert set(cell["peak_bytes"]) == want - {"torch"}
+            assert cell["gemm_flops"] == cell["flops"]  # the same products, timed alone
+            assert set(cell["peak_bytes"]) == want - {"torch", "gemm"}
             assert all(b > 0 for b in cell["peak_bytes"].values())
         r1 = res["ratios"][name]["1"]
-        assert r1["listing/fused"] > 0 and r1["loops/fused"] > 0
+        assert r1["listing/fused"] > 0 and r1["loops/fused"] > 0 and r1["fused/gemm"] > 0
         assert res["ratios"][name]["2"]["listing/fused"] is None
         assert (r1["fused/torch"] is not None) == have_torch
     assert [(t["ratio"], t["workload"], t["N"], t["bound"]) for t in res["targets"]] == \
@@ -81,7 +83,7 @@ def test_torch_gradient_matches_fused_on_connection_table():
     stride: the book-shaped derivatives agree with the fused path to rounding."""
     pytest.importorskip("torch")
     from sayedcnn import Conv, Network
-    from sayedcnn.training import gradients_fused
+    from sayedcnn.fused import gradients_fused
 
     net = Network((9, 8), 2, [Conv(3, (2, 3), padding="same", stride=(1, 2), pool=("max", 2)),
                               Conv(2, 2, padding=1, activation="relu",
@@ -174,3 +176,90 @@ def test_cli_bench_json(capsys):
     assert set(res["cells"]["W1"]["1"]["times"]) >= {"fused", "listing"}
     assert "loops" not in res["cells"]["W1"]["1"]["times"]
     assert main(["bench", "--side", "3", "--no-scaling", "--workloads", "W1"]) == 2
+
+
+def test_gemm_products_are_the_engines_products():
+    """The GEMM bound times the products of one engine derivative: the shapes of z (47.1216),
+    (47.1271), Delta W_c^T of (47.1258) and the three feedforward products, whose flops are
+    gradient_flops."""
+    net = bench.workload("W2", 8)
+    for N in (1, 3):
+        prods = bench.gemm_products(net, N)
+        shapes = {label: (A.shape, B.shape) for label, A, B in prods}
+        ly1, ly2 = net.layers
+        assert shapes["z1"] == ((N * ly1.P, ly1.S), (ly1.S, ly1.D))
+        assert shapes["dW2"] == ((ly2.S * ly2.D_in, N * ly2.P), (N * ly2.P, ly2.D))
+        assert shapes["back2"] == ((N * ly2.P, ly2.D), (ly2.D, ly2.S * ly2.D_in))
+        assert "back1" not in shapes
+        assert bench._gemm_flops(prods) == bench.gradient_flops(net, N)
+
+
+def test_profile_cell_and_report():
+    """bench --profile: every kind of work is reported, the clock readings are counted, the
+    plain call and the GEMM bound are timed alongside."""
+    res = bench.profile(workloads=("W2",), batches=(1, 2), side=8, repeats=2, budget=1e-3,
+                        threads=1)
+    assert res["settings"]["threads"] == 1
+    for N in ("1", "2"):
+        p = res["profiles"]["W2"][N]
+        assert set(p["kinds"]) == set(bench.PROFILE_KINDS)
+        assert p["kinds"]["gemm"] > 0 and p["kinds"]["scatter"] > 0
+        assert p["profiled"] > 0 and p["total"] > 0 and p["gemm_bound"] > 0
+        assert p["laps"] > 10 and p["repeats"] >= 2
+    text = bench.format_profile(res)
+    for word in ("W2 N=1", "W2 N=2", "pool backward", "GEMM bound", "OPENBLAS_CORETYPE=",
+                 "OPENBLAS_L2_SIZE=", "kernel"):
+        assert word in text
+
+
+def test_torch_trainer_steps_like_sgd_on_the_book_parameters():
+    """Plain SGD (47.1276) in torch with the bias step mu |D_d| moves the parameters as the
+    engine's step on Theta_c does, with a connection table (47.1213) whose maps have 1 and 2
+    inputs; with the plain step mu the biases would differ."""
+    pytest.importorskip("torch")
+    import torch
+
+    from sayedcnn import Conv, Network
+    from sayedcnn.fused import gradients_fused
+    from sayedcnn.interop.torch import params_from_torch, to_torch
+
+    net = Network((6, 6), 1, [Conv(3, 3, padding="same", activation="relu", pool=("max", 2)),
+                              Conv(2, 2, padding="same", connections=[[0, 2], [1]])],
+                  hidden=[4], outputs=3, output_activation="softmax", loss="cross_entropy")
+    p = net.init(4, bias_scale=0.3)
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((3, 1, 6, 6))
+    G = np.eye(3)[[0, 2, 1]]
+    step, get = bench._torch_trainer(net, p, 0.2)
+    q = p
+    for _ in range(2):
+        step(torch.tensor(X), torch.tensor(G))
+        q = q.map(lambda a, ga: a - 0.2 * ga, gradients_fused(net, q, X, G))
+    want = params_from_torch(net, to_torch(net, q))
+    assert get().max_rel_diff(want) <= 1e-12
+    assert want.Theta_conv[2][0, 0] != 0.0 and net.layers[1].conn.sum(axis=0).tolist() == [2, 1]
+
+
+def test_train_bench_checks_parameters():
+    """bench --train on a few images: the parameters agree after the checked steps, both
+    epochs are timed and the ratio is reported against the target."""
+    have_torch = bench._have_torch()
+    res = bench.train_bench(epochs=1, n_train=40, check_steps=2, threads=1)
+    assert res["settings"]["steps_per_epoch"] == 2 and res["settings"]["N_train"] == 40
+    assert set(res["times"]) == ({"engine", "torch"} if have_torch else {"engine"})
+    if have_torch:
+        assert res["param_check"] <= bench.TORCH_TOL and res["check_steps"] == 2
+        assert res["ratio"] > 0 and res["met"] == (res["ratio"] <= bench.TRAIN_TARGET)
+    text = bench.format_train(res)
+    assert "per epoch" in text and "OPENBLAS_CORETYPE=" in text
+
+
+def test_cli_bench_profile_and_train_json(capsys):
+    """python -m sayedcnn bench --profile / --train print JSON; bad values exit 2."""
+    assert main(["bench", "--profile", "--json", "--side", "8", "--batches", "1",
+                 "--repeats", "1", "--budget", "0.001", "--workloads", "W1",
+                 "--threads", "1"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res["profiles"]["W1"]["1"]["kinds"]) == set(bench.PROFILE_KINDS)
+    assert main(["bench", "--train", "--epochs", "0"]) == 2
+    assert main(["bench", "--profile", "--threads", "0", "--side", "8"]) == 2

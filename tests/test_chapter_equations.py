@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sayedcnn import Conv, Network, Pooling
-from sayedcnn.activations import get_activation
+from sayedcnn import Conv, Network, Pooling, SlidingPartition
+from sayedcnn.activations import Activation, get_activation
 from sayedcnn.fidelity.book_examples import (
     LHS_1201,
     PARTITION_1149,
@@ -32,11 +32,11 @@ from sayedcnn.forward import (
     feature_map,
     feedforward_input,
     feedforward_layer,
-    forward_fused,
     forward_listing,
     next_patches,
     pooled_map,
 )
+from sayedcnn.fused import forward_fused, gradients_fused
 from sayedcnn.operators import (
     V_ddc,
     V_ddc_skeleton,
@@ -56,12 +56,16 @@ from sayedcnn.operators import (
     vec,
 )
 from sayedcnn.reference.finite_diff import central_differences
+from sayedcnn.sgd import gradients, risk, sgd_step
 from sayedcnn.training import (
     Delta_matrix,
     backward_listing,
-    gradients,
-    risk,
-    sgd_step,
+    boundary_sensitivity,
+    dQ_dTheta_conv,
+    dQ_dtheta_ff,
+    dQ_dW_conv,
+    dQ_dW_ff,
+    gradients_listing,
     sgd_step_listing,
 )
 
@@ -293,6 +297,12 @@ def test_eq_47_1148_1152_partition_generic():
     Vd = V.toarray()
     assert np.all(Vd.sum(axis=1) == 1) and set(np.unique(Vd)) <= {0.0, 1.0}
     assert_allclose(patch_matrix(V, h, S), np.column_stack([h[i] for i in lists]), rtol=0)
+    part = sliding_partition((4, 5), 3, stride=1, padding="valid")  # partition(h, P) (47.1148)
+    assert isinstance(part, SlidingPartition)
+    assert (part.P, part.S, part.M) == (2 * 3, 9, 20)
+    img = rng.standard_normal((4, 5))
+    patches = [vec(img[r:r + 3, c:c + 3]) for c in range(3) for r in range(2)]  # column-major
+    assert_allclose(part.V @ vec(img), np.concatenate(patches), rtol=0, atol=0)
 
 
 def test_eq_47_1149_1153_partition_example():
@@ -319,8 +329,11 @@ def test_eq_47_1154_activations():
     """f(x) = max(0, x) and f(x) = tanh(x) (47.1154), with f' = 1[x > 0] and 1 - tanh^2."""
     x = np.linspace(-2, 2, 9)
     relu, tanh = get_activation("relu"), get_activation("tanh")
-    assert_allclose(relu.f(x), np.maximum(0, x), rtol=0, atol=0)
-    assert_allclose(tanh.f(x), np.tanh(x), rtol=1e-15)
+    assert isinstance(relu, Activation) and isinstance(tanh, Activation)
+    assert_allclose(relu(x), np.maximum(0, x), rtol=0, atol=0)
+    assert_allclose(tanh(x), np.tanh(x), rtol=1e-15)
+    u = np.random.default_rng(1154).standard_normal(x.size)
+    assert_allclose(tanh.vjp(x, u), (1 - np.tanh(x) ** 2) * u, rtol=1e-14)  # f'(z) (.) u
     xs = x[x != 0]
     for act in (relu, tanh):
         fd = np.array([(act.f(np.array([v + 1e-6])) - act.f(np.array([v - 1e-6])))[0] / 2e-6
@@ -559,7 +572,12 @@ def test_eq_47_1206_1211_layer_sizes():
         H = res.H[d, 1]
         assert H.shape == (l2.S, l2.P)
         assert_allclose(vec(H), l2.partition.V @ res.t_conv[d, 1], rtol=0, atol=0)
+        assert_allclose(H, patch_matrix(l2.partition.V, res.t_conv[d, 1], l2.S), rtol=0, atol=0)
     assert (l1.P, l1.P_out, l2.S, l2.P) == (36, 9, 4, 9)
+    sizes = net.sizes()  # the book's sizes per layer (47.1206)-(47.1211)
+    for ly, row in zip(net.layers, sizes[1:1 + net.C]):
+        assert (row["P"], row["P'"], row["S"], row["D"]) == (
+            res.y_conv[1, ly.c].size, res.t_conv[1, ly.c].size, ly.S, ly.D)
 
 
 def test_eq_47_1212_next_layer_maps():
@@ -604,6 +622,8 @@ def test_eq_47_1214_1217_feedforward_input():
     last = net.layers[-1]
     y1 = res.y_ff[1]
     assert y1.shape == (last.D * last.P_out,)
+    row = net.sizes()[net.C]  # the last conv layer: D_C maps t^(d,C) of P'_C entries (47.1214)
+    assert [res.t_conv[d, net.C].size for d in range(1, last.D + 1)] == [row["P'"]] * row["D"]
     for d in range(1, last.D + 1):
         for p in range(1, last.P_out + 1):
             assert y1[(d - 1) * last.P_out + p - 1] == res.t_conv[d, net.C][p - 1]
@@ -653,9 +673,18 @@ def test_eq_47_1218_1220_W1_blocks():
         assert_allclose(fd[0], W1[0, i], rtol=1e-7)
     delta2 = np.random.default_rng(1218).standard_normal(W1.shape[0])
     Pp = last.P_out
+    res = forward_listing(net, params, X[0])
+    f, pool, C = last.activation.fprime, last.pooling, net.C
     for d in range(1, last.D + 1):
         W1d = W1[:, (d - 1) * Pp:d * Pp]
         assert_allclose(W1d.T @ delta2, (W1.T @ delta2)[(d - 1) * Pp:d * Pp], rtol=1e-15)
+        # (47.1245) with the block W_1^(d) of (47.1220): the block of W_1^T delta_2 goes up
+        got = boundary_sensitivity(f, res.z_conv[d, C], pool, res.y_conv[d, C], W1d, delta2)
+        want = f(res.z_conv[d, C]) * pool.backprop((W1.T @ delta2)[(d - 1) * Pp:d * Pp],
+                                                   res.y_conv[d, C])
+        assert_allclose(got, want, rtol=1e-14, atol=1e-16)
+        with pytest.raises(ValueError):  # the whole W_1 (E-1275c) does not fit
+            boundary_sensitivity(f, res.z_conv[d, C], pool, res.y_conv[d, C], W1, delta2)
 
 
 def test_eq_47_1221_1224_parameter_shapes():
@@ -764,6 +793,10 @@ def test_eq_47_1235_1245_boundary_sensitivity_fd(pool2):
             for k, j in enumerate(reg):
                 loop[j] += fp[j, d - 1] * (W1[:, i] @ sens.delta_ff[2]) * g[q][k]
         assert_allclose(sens.delta_conv[d, C], loop, rtol=1e-12, atol=1e-14)
+        v = W1[:, (d - 1) * Pp:d * Pp].T @ sens.delta_ff[2]  # (47.1241)
+        x = pool.backprop(v, res.y_conv[d, C])  # permute#(upv(v)) (47.1242)-(47.1244)
+        assert_allclose(x, pool.jacobian(res.y_conv[d, C]).T @ v, rtol=1e-13, atol=1e-15)
+        assert_allclose(sens.delta_conv[d, C], fp[:, d - 1] * x, rtol=1e-13, atol=1e-15)
 
 
 def test_eq_47_1237_1238_pooling_jacobian():
@@ -821,6 +854,8 @@ def test_eq_47_1250_1258_b_vector():
             b_sum = J.T @ sens.delta_conv[d2, 2]
             assert_allclose(sens.V[d, d2, 2] @ sens.delta_conv[d2, 2], b_sum, rtol=1e-13,
                             atol=1e-15)
+            b = V_ddc(l2.partition.V, w, l2.P, l2.S) @ sens.delta_conv[d2, 2]  # (47.1258)
+            assert_allclose(b, b_sum, rtol=1e-13, atol=1e-15)
 
 
 def test_eq_47_1251_1256_example():
@@ -892,10 +927,14 @@ def test_eq_47_1263_1264_feedforward_derivatives():
     res = forward_listing(net, params, X[0])
     sens = backward_listing(net, params, res, Gamma[0])
     fd = fd_params(net, params, X, Gamma)
+    g = gradients_listing(net, params, X, Gamma)  # the derivative lines of (47.1275), N = 1
     for l in range(1, net.L):
-        assert_allclose(np.outer(sens.delta_ff[l + 1], res.y_ff[l]), fd.W_ff[l], rtol=1e-6,
+        assert_allclose(dQ_dW_ff(sens.delta_ff[l + 1], res.y_ff[l]), fd.W_ff[l], rtol=1e-6,
                         atol=1e-9)
-        assert_allclose(-sens.delta_ff[l + 1], fd.theta_ff[l], rtol=1e-6, atol=1e-9)
+        assert_allclose(dQ_dtheta_ff(sens.delta_ff[l + 1]), fd.theta_ff[l], rtol=1e-6,
+                        atol=1e-9)
+        assert_allclose(g.W_ff[l], fd.W_ff[l], rtol=1e-6, atol=1e-9)
+        assert_allclose(g.theta_ff[l], fd.theta_ff[l], rtol=1e-6, atol=1e-9)
 
 
 def test_eq_47_1265_1269_mask_derivative():
@@ -947,8 +986,13 @@ def test_eq_47_1270_1271_Delta_and_W_gradient():
             col = np.zeros(ly.D * ly.P)
             col[d * ly.P:(d + 1) * ly.P] = sens.delta_conv[d + 1, c]
             assert_allclose(Delta[:, d], col, rtol=0, atol=0)
-        dW = np.kron(np.ones((1, ly.D)), res.H_stacked[c - 1]) @ Delta
+        dW = dQ_dW_conv(res.H_stacked[c - 1], sens.Delta[c], ly.W_mask)  # (47.1271)
         assert_allclose(dW, fd.W_conv[c], rtol=1e-6, atol=1e-9)
+    listing = gradients_listing(net, params, X, Gamma)
+    engine = gradients_fused(net, params, X, Gamma)
+    for ly in net.layers:
+        assert_allclose(listing.W_conv[ly.c], fd.W_conv[ly.c], rtol=1e-6, atol=1e-9)
+        assert_allclose(engine.W_conv[ly.c], listing.W_conv[ly.c], rtol=1e-12, atol=1e-14)
 
 
 def test_eq_47_1272_1274_bias_derivatives():
@@ -964,8 +1008,12 @@ def test_eq_47_1272_1274_bias_derivatives():
         for d in range(1, ly.D + 1):
             vecd = -np.ones(ly.D_in) * (np.ones(ly.P) @ sens.delta_conv[d, c])
             assert_allclose(vecd, fd.Theta_conv[c][:, d - 1], rtol=1e-6, atol=1e-9)
-        M = -np.kron(np.ones((1, ly.D)), np.ones((ly.D_in, 1)) @ np.ones((1, ly.P)))
-        assert_allclose(M @ sens.Delta[c].toarray(), fd.Theta_conv[c], rtol=1e-6, atol=1e-9)
+        dTheta = dQ_dTheta_conv(sens.Delta[c], ly.conn, ly.P)  # (47.1274)
+        assert dTheta.shape == (ly.D_in, ly.D)
+        assert_allclose(dTheta, fd.Theta_conv[c], rtol=1e-6, atol=1e-9)
+    g = gradients_listing(net, params, X, Gamma)  # the Theta_c line of (47.1275), N = 1
+    for ly in net.layers:
+        assert_allclose(g.Theta_conv[ly.c], fd.Theta_conv[ly.c], rtol=1e-6, atol=1e-9)
 
 
 def test_eq_47_1275_listing_matches_fd_with_regularisers():

@@ -15,7 +15,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import sayedcnn.app.checkpoint as ckm
-import sayedcnn.training as training
+import sayedcnn.sgd as training
 from sayedcnn import Conv, Network
 from sayedcnn.app.checkpoint import (
     TrainingInterrupted,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-import sayedcnn.training as training
+import sayedcnn.fused as fused
 from sayedcnn import Conv, Network
 from sayedcnn.app.cli import main
 from sayedcnn.app.commands.check import (
@@ -16,7 +16,7 @@ from sayedcnn.app.commands.check import (
     sample_entries,
     sampled_numerical_gradient,
 )
-from sayedcnn.training import one_hot
+from sayedcnn.losses import one_hot
 
 
 def test_check_few_trials_agree(capsys):
@@ -33,13 +33,13 @@ def test_check_few_trials_agree(capsys):
 
 def test_check_exits_nonzero_on_disagreement(capsys, monkeypatch):
     """A fused path whose derivatives are off by 0.1% is caught: exit status 1."""
-    real = training.gradients_fused
+    real = fused.gradients_fused
 
     def skewed(*a, **k):
         g = real(*a, **k)
         return g * 1.001 if not isinstance(g, tuple) else (g[0] * 1.001, *g[1:])
 
-    monkeypatch.setattr(training, "gradients_fused", skewed)
+    monkeypatch.setattr(fused, "gradients_fused", skewed)
     assert main(["check", "--trials", "2", "--seed", "0", "--no-fd"]) == 1
     out = capsys.readouterr().out
     assert "DISAGREEMENT in 2 of 2 trials" in out

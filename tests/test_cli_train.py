@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-import sayedcnn.training as training
+import sayedcnn.fused as fused
 from sayedcnn import Conv, Network, Pooling
 from sayedcnn.app.cli import main
 from sayedcnn.app.commands.train import build_network, confusion_matrix
@@ -100,13 +100,13 @@ def test_train_without_matplotlib_skips_figures(tmp_path, capsys, monkeypatch):
 
 def test_train_stops_when_the_implementations_disagree(tmp_path, capsys, monkeypatch):
     """A fused path off by 1% fails the pre-training check: exit status 1, no training."""
-    real = training.gradients_fused
+    real = fused.gradients_fused
 
     def skewed(*a, **k):
         g = real(*a, **k)
         return g * 1.01 if not isinstance(g, tuple) else (g[0] * 1.01, *g[1:])
 
-    monkeypatch.setattr(training, "gradients_fused", skewed)
+    monkeypatch.setattr(fused, "gradients_fused", skewed)
     assert _train(tmp_path) == 1
     captured = capsys.readouterr()
     assert "DISAGREE" in captured.out

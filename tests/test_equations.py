@@ -104,6 +104,24 @@ def test_errata_in_the_index_match_the_register():
             assert er.id in equations.INDEX[num].errata, (er.id, num)
 
 
+def test_departures_in_the_index_match_the_register():
+    """Every departure id in the index is a departure of the register, listed under the
+    equations its location names; every departure appears under its own equation."""
+    import re
+
+    listed = {}
+    for num, e in equations.INDEX.items():
+        for did in e.departures:
+            dep = errata.by_id(did)
+            assert isinstance(dep, errata.Departure), did
+            listed.setdefault(did, set()).add(num)
+    for dep in errata.DEPARTURES:
+        nums = listed.get(dep.id, set())
+        assert dep.equation in nums, dep.id
+        cited = {f"47.{n}" for n in re.findall(r"47\.(\d{4})", dep.location)} | {dep.equation}
+        assert nums <= cited, (dep.id, sorted(nums - cited))
+
+
 @pytest.mark.parametrize("doc,numbers", [
     ("Implements (47.1257).", {1257}),
     ("(47.1149)-(47.1153) and 47.1216", {1149, 1150, 1151, 1152, 1153, 1216}),

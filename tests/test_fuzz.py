@@ -8,6 +8,8 @@ predicate says the input is valid. Examples are derandomized (a fixed seed) and 
 """
 
 import os
+import re
+from collections import Counter
 from math import ceil
 
 import numpy as np
@@ -18,7 +20,7 @@ from numpy.testing import assert_array_equal
 
 import sayedcnn as sc
 from sayedcnn import Conv, Network, Pooling
-from sayedcnn.interop.io import load_params, save_params
+from sayedcnn.interop.io import load_params, network_from_dict, save_params
 
 FUZZ = settings(max_examples=30, derandomize=True, deadline=None)
 DOCUMENTED = (ValueError, TypeError)
@@ -345,3 +347,201 @@ def test_damaged_parameter_files_never_load_wrong_numbers(saved, data):
         assert "damaged.npz" in str(exc)
     else:
         assert_array_equal(q.to_vector(), P0.to_vector())
+
+
+# ---------------------------------------------------------------------------
+# Every public entry point under hostile arguments
+# ---------------------------------------------------------------------------
+
+#: Outcomes per entry point, filled as the properties below run (read by the reliability
+#: figures of README.md: ``returned`` / ``refused``).
+OUTCOMES = {}
+
+_V9 = sc.sliding_partition((3, 3), 3).V
+_RNG = np.random.default_rng(7)
+HOSTILE = [None, "x", b"x", True, -1, 0, 1.5, np.nan, np.inf, -np.inf, 10**9, 2**70, [],
+           [[1.0, 2.0], [3.0]], np.zeros((0, 3)), np.full((3, 3), np.nan),
+           np.ones((3, 3), complex), np.array([[None]]), np.ones((2, 2), bool), {"a": 1},
+           np.full((3, 3), 1e308), np.full((3, 3), 1e-320), np.ones((2, 2, 2))]
+
+#: For each public entry point, a valid value per argument (the call succeeds with all of
+#: them) and extra valid alternatives; the property replaces some arguments by HOSTILE ones.
+ENTRY = {
+    "vec": (sc.vec, [np.arange(6.0).reshape(2, 3)]),
+    "unvec": (sc.unvec, [np.arange(6.0), (2, 3)]),
+    "commutation_matrix": (sc.commutation_matrix, [2, 3]),
+    "reversal_matrix": (sc.reversal_matrix, [4]),
+    "flip_mask": (sc.flip_mask, [np.arange(6.0).reshape(2, 3)]),
+    "correlate": (sc.correlate, [_RNG.random((5, 5)), np.ones((3, 3)), 1, "same"]),
+    "convolve": (sc.convolve, [_RNG.random((5, 5)), np.ones((3, 3)), "same"]),
+    "gaussian_mask": (sc.gaussian_mask, [1, 0.5]),
+    "edge_magnitude": (sc.edge_magnitude, [_RNG.random((5, 5)), sc.sobel_masks()]),
+    "partition_matrix": (sc.partition_matrix, [[[0, 1], [2, 3]], 4]),
+    "sliding_partition": (sc.sliding_partition, [(4, 4), 3, 1, "same"]),
+    "patch_indicator": (sc.patch_indicator, [_V9, 9, 9]),
+    "patch_matrix": (sc.patch_matrix, [_V9, np.arange(9.0), 9]),
+    "V_ddc": (sc.V_ddc, [_V9, np.ones(9), 9, 9]),
+    "V_ddc_skeleton": (sc.V_ddc_skeleton, [_V9, 9, 9]),
+    "Pooling-block": (lambda kind, in_shape, block, stride: Pooling(kind, in_shape, block,
+                                                                    stride),
+                      ["max", (4, 4), 2, None]),
+    "Pooling-regions": (lambda kind, regions, P, retain: Pooling(kind, regions=regions, P=P,
+                                                                 retain=retain),
+                        ["subsample", [[0, 1], [2, 3]], 4, 1]),
+    "Pooling.pool": (lambda y: Pooling("l2", (4, 4), 2).pool(y), [_RNG.random(16)]),
+    "Pooling.backprop": (lambda v, y: Pooling("max", (4, 4), 2).backprop(v, y),
+                         [np.ones(4), _RNG.random(16)]),
+    "Pooling.upv": (lambda v, y: Pooling("mean", (4, 4), 2).upv(v, y),
+                    [np.ones(4), _RNG.random(16)]),
+    "get_activation": (sc.get_activation, ["tanh"]),
+    "get_loss": (sc.get_loss, ["quadratic"]),
+    "one_hot": (sc.one_hot, [[0, 2, 1], 3]),
+    "softmax": (sc.softmax, [np.array([1.0, 2.0, 3.0])]),
+    "Network": (lambda shape, depth, conv, hidden, Q: Network(shape, depth, conv, hidden, Q),
+                [(6, 6), 1, [Conv(2, 3, pool=("max", 2))], [4], 3]),
+    "Conv+Network": (lambda depth, mask, padding, stride, pool: Network(
+        (6, 6), 1, [Conv(depth, mask, padding, stride, "tanh", pool)], [], 2),
+        [2, 3, "same", 1, ("mean", 2)]),
+    "Network.init": (NET.init, [0, 0.1]),
+    "Network.forward": (lambda X, method: NET.forward(P0, X, method=method),
+                        [_RNG.random((2, 1, 6, 6)), "fused"]),
+    "Network.gradients": (lambda X, G, rho1, rho2: NET.gradients(P0, X, G, rho1, rho2),
+                          [_RNG.random((2, 1, 6, 6)), np.eye(3)[[0, 1]], 0.0, 0.1]),
+    "Network.risk": (lambda X, G, rho1: NET.risk(P0, X, G, rho1=rho1),
+                     [_RNG.random((2, 1, 6, 6)), np.eye(3)[[0, 1]], 0.01]),
+    "Network.sgd_step": (lambda X, G, mu: NET.sgd_step(P0, X, G, mu),
+                         [_RNG.random((2, 1, 6, 6)), np.eye(3)[[0, 1]], 0.1]),
+    "Network.fit": (lambda labels, epochs, batch_size, mu, seed: NET.fit(
+        P0, _RNG.random((3, 1, 6, 6)), labels, epochs=epochs, batch_size=batch_size, mu=mu,
+        seed=seed), [[0, 1, 2], 1, 2, 0.1, 0]),
+    "Params.from_vector": (P0.from_vector, [P0.to_vector()]),
+    "network_from_dict": (lambda conv, outputs: network_from_dict(
+        {"input_shape": [6, 6], "conv": conv, "outputs": outputs}),
+        [[{"depth": 2, "mask": [3, 3]}], 3]),
+}
+
+_EQ = re.compile(r"\((?:47|Table 47)\.|\(E-|47\.1\d\d\d")
+
+
+def _named(exc, fn_args):
+    """The message names a quantity (an argument, or a symbol of the book) or an equation."""
+    msg = str(exc)
+    return bool(msg) and (_EQ.search(msg) is not None or any(a in msg for a in fn_args))
+
+
+@st.composite
+def hostile_calls(draw, name):
+    fn, good = ENTRY[name]
+    args, bad = [], []
+    for i, g in enumerate(good):
+        if draw(st.integers(0, 9), label=f"arg{i}") < 3:
+            v = draw(st.sampled_from(HOSTILE), label=f"hostile{i}")
+            args.append(v)
+            bad.append(i)
+        else:
+            args.append(g)
+    return fn, args, bad
+
+
+@pytest.mark.parametrize("name", sorted(ENTRY))
+@settings(max_examples=25, derandomize=True, deadline=None)
+@given(data=st.data())
+def test_every_public_entry_point_returns_a_finite_result_or_a_named_error(name, data):
+    """Any mix of valid and hostile arguments: a finite result, or ValueError/TypeError whose
+    message names the quantity or the equation; never another exception, a warning or a
+    result holding NaN."""
+    import inspect
+    import warnings
+
+    fn, args, bad = data.draw(hostile_calls(name))
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        names = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            out = fn(*args)
+        except DOCUMENTED as exc:
+            OUTCOMES.setdefault(name, Counter())["refused"] += 1
+            event("refused")
+            assert _named(exc, names + ["shape", "mask", "image", "regions", "Gamma", "X",
+                                        "labels", "seed", "conv", "depth", "network",
+                                        "activation", "loss", "pool"]), repr(exc)
+            return
+    OUTCOMES.setdefault(name, Counter())["returned"] += 1
+    event("returned")
+    _assert_finite(out)
+
+
+def _assert_finite(out):
+    if isinstance(out, (tuple, list)):
+        for o in out:
+            _assert_finite(o)
+    elif isinstance(out, np.ndarray) and out.dtype.kind in "fc":
+        assert np.all(np.isfinite(out))
+    elif hasattr(out, "toarray"):
+        assert np.all(np.isfinite(out.toarray()))
+    elif hasattr(out, "to_vector"):
+        assert np.all(np.isfinite(out.to_vector()))
+    elif isinstance(out, float):
+        assert np.isfinite(out)
+
+
+# ---------------------------------------------------------------------------
+# The command line under hostile options
+# ---------------------------------------------------------------------------
+
+CLI_VALUES = ["-1", "0", "1", "2", "1e308", "nan", "inf", "-inf", "abc", "", "100000",
+              "1e-320", "0.5"]
+TRAIN_OPTS = ["--epochs", "--batch-size", "--mu", "--rho1", "--rho2", "--seed", "--mask",
+              "--hidden", "--depths", "--train-size", "--test-size", "--check-batch",
+              "--dpi", "--loss", "--method", "--activation", "--dataset"]
+CHECK_OPTS = ["--seed", "--tol", "--tol-fd"]
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(st.sampled_from(["train", "check"]).flatmap(lambda cmd: st.tuples(
+    st.just(cmd), st.lists(st.tuples(st.sampled_from(TRAIN_OPTS if cmd == "train"
+                                                     else CHECK_OPTS),
+                                     st.sampled_from(CLI_VALUES)), min_size=1, max_size=3))))
+def test_the_command_line_exits_0_or_2_with_one_line_and_no_traceback(tmp_path_factory, case):
+    """Hostile option values: the command succeeds (exit 0) or refuses in one line with exit
+    status 2 (1 only for a training run that diverges or a check that disagrees, each saying
+    so); no exception escapes and no traceback is printed. Runs are kept tiny (0-2 epochs on 16 images, one trial of check)."""
+    import contextlib
+    import io as _io
+
+    from sayedcnn.app.cli import main
+
+    cmd, opts = case
+    if cmd == "train":
+        out = tmp_path_factory.mktemp("cli")
+        argv = ["train", "--dataset", "digits", "--train-size", "16", "--test-size", "8",
+                "--epochs", "0", "--no-check", "--no-plots", "--out", str(out), "--force"]
+    else:
+        argv = ["check", "--trials", "1", "--no-fd"]
+    for opt, val in opts:
+        if opt == "--epochs" and val not in ("-1", "0", "1", "2", "abc", "", "nan"):
+            val = "1"  # keep runs short
+        if opt in ("--train-size", "--check-batch") and val == "100000":
+            val = "20"
+        argv += [opt, val]
+    err, out_text = _io.StringIO(), _io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out_text):
+        try:
+            status = main(argv)
+        except SystemExit as exc:
+            status = exc.code
+    OUTCOMES.setdefault(f"cli-{cmd}", Counter())[f"exit {status}"] += 1
+    event(f"exit {status}")
+    assert status in (0, 1, 2), (argv, status, err.getvalue())
+    assert "Traceback" not in err.getvalue() + out_text.getvalue()
+    if status == 2:
+        lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
+        assert len(lines) == 1, (argv, err.getvalue())
+    if status == 1:  # a run that diverged, or a check that found disagreement (a tolerance
+        # too tight for rounding): each says so
+        said = "diverged" in err.getvalue() if cmd == "train" else \
+            "DISAGREEMENT" in out_text.getvalue()
+        assert said, (argv, err.getvalue(), out_text.getvalue())

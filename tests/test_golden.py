@@ -10,9 +10,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sayedcnn.app.cli import main
-from sayedcnn.forward import forward_fused
+from sayedcnn.fused import forward_fused, gradients_fused
 from sayedcnn.interop import golden
-from sayedcnn.training import gradients_fused
 
 NAMES = [p.name for p in golden.PROBLEMS]
 TOL = 1e-12
@@ -58,9 +57,11 @@ def test_index_names_every_array_by_symbol_and_equation(shipped):
     of the chapter (47.xxxx), its shape and axes, and states the conventions."""
     index = json.loads((golden.DATA_DIR / "index.json").read_text())
     assert index["format"] == golden.FORMAT and index["version"] == golden.FORMAT_VERSION
+    assert index["conventions"] == golden.CONVENTIONS
     for key in ("vec", "patch_order", "region_order", "bias_sign", "weights",
-                "feedforward_input", "sensitivities", "gradients", "step"):
-        assert index["conventions"][key] == golden.CONVENTIONS[key]
+                "feedforward_input", "sensitivities", "gradients", "step", "network_schema",
+                "pooling", "loss", "Delta", "V_ddc", "step_formulas", "compute"):
+        assert len(index["conventions"][key]) > 80, key
     assert [e["name"] for e in index["problems"]] == NAMES
     for entry in index["problems"]:
         tr = shipped[entry["name"]]
@@ -404,6 +405,47 @@ def test_verify_trace_rejects_bad_computations(shipped):
         rep.errors["z_conv_1"]
     rep = golden.verify_trace(tr, compute=lambda *args: {})
     assert not rep.ok  # nothing compared is not a pass
+    assert "nothing was compared" in rep.summary()
+
+
+def test_verify_trace_is_not_ok_unless_outputs_and_every_derivative_were_compared(shipped):
+    """A computation that gets the forward pass right but leaves out the output or one
+    derivative is not ok, and the summary names what is missing and what was not compared;
+    require= may name a smaller set on purpose; require="all" insists on every array."""
+    tr = shipped["two_layer_overlap_table"]
+    full = golden.compute_trace(tr.net, tr.params, tr.X, tr.Gamma, *tr.settings)
+    forward = {k: v for k, v in full.items() if k.startswith(("z_", "y_", "t_", "H_"))}
+    rep = golden.verify_trace(tr, compute=lambda *a: forward)
+    assert not rep.ok and not rep.failed
+    assert rep.missing == golden.required_arrays(tr.net, 2)[1:]  # y_ff_L was given
+    text = rep.summary()
+    assert "FAILED" in text and "required but not given: dJ_dW_conv_1" in text
+    assert "not compared:" in text and "delta_conv_1" in text
+    no_theta = {k: v for k, v in full.items() if k != "dJ_dTheta_conv_2"}
+    rep = golden.verify_trace(tr, compute=lambda *a: no_theta)
+    assert not rep.ok and rep.missing == ["dJ_dTheta_conv_2"]
+    assert golden.verify_trace(tr, compute=lambda *a: forward, require=[]).ok
+    assert golden.verify_trace(tr, compute=lambda *a: forward, require=["z_conv_2"]).ok
+    rep = golden.verify_trace(tr, compute=lambda *a: no_theta, require="all")
+    assert not rep.ok and rep.missing == ["dJ_dTheta_conv_2"]
+    assert golden.verify_trace(tr, compute=lambda *a: full, require="all").ok
+    with pytest.raises(ValueError, match="does not compute: \\['X'\\]"):
+        golden.verify_trace(tr, require=["X"])
+    with pytest.raises(ValueError, match="require must be None, 'all'"):
+        golden.verify_trace(tr, require="most")
+
+
+def test_verify_trace_sees_nan_and_infinities(shipped):
+    """A NaN or an infinity in a computed array fails it, even where the trace holds 0."""
+    tr = shipped["seed000_hand_note"]
+    full = golden.compute_trace(tr.net, tr.params, tr.X, tr.Gamma, *tr.settings)
+    for bad in (np.nan, np.inf):
+        arrays = dict(full)
+        arrays["dJ_dW_conv_1"] = full["dJ_dW_conv_1"].copy()
+        arrays["dJ_dW_conv_1"][0, 0] = bad
+        rep = golden.verify_trace(tr, compute=lambda *a, arrays=arrays: arrays)
+        assert not rep.ok and rep.failed == ["dJ_dW_conv_1"]
+        assert rep.diffs["dJ_dW_conv_1"] == np.inf
 
 
 def test_load_trace_rejects_pickles_and_incomplete_files(tmp_path, shipped):
@@ -423,6 +465,52 @@ def test_load_trace_rejects_pickles_and_incomplete_files(tmp_path, shipped):
         golden.load_trace(tmp_path / "wrong.npz")
     with pytest.raises(ValueError, match="no index.json"):
         golden.load_traces(tmp_path)
+
+
+def test_load_trace_is_as_strict_as_load_params(tmp_path):
+    """Truncated, empty or foreign files, bad 'meta' or 'network' entries, unexpected arrays,
+    wrong dtypes and non-finite inputs raise a ValueError that names the file (never a raw
+    BadZipFile, AttributeError or KeyError)."""
+    src = golden.DATA_DIR / "seed000_hand_note.npz"
+    with np.load(src, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    raw = src.read_bytes()
+    cases = {
+        "truncated": (raw[: len(raw) // 2], "truncated or corrupted"),
+        "empty": (b"", "empty"),
+        "text": (b"hello, not a zip", "not an .npz archive"),
+    }
+    for name, (data, msg) in cases.items():
+        path = tmp_path / f"{name}.npz"
+        path.write_bytes(data)
+        with pytest.raises(ValueError, match=f"{name}.npz.*{msg}"):
+            golden.load_trace(path)
+    meta = json.loads(str(arrays["meta"]))
+    bad_entries = {
+        "meta_list": (dict(arrays, meta=np.array("[1, 2]")), "'meta' entry must be a JSON object"),
+        "meta_json": (dict(arrays, meta=np.array("{oops")), "'meta' entry is not valid JSON"),
+        "meta_array": (dict(arrays, meta=np.zeros(2)), "'meta' entry must be a JSON string"),
+        "meta_mu": (dict(arrays, meta=np.array(json.dumps(dict(meta, mu=-1.0)))),
+                    "meta\\['mu'\\] must be a finite number > 0"),
+        "meta_N": (dict(arrays, meta=np.array(json.dumps(dict(meta, N="1")))),
+                   "meta\\['N'\\] must be an integer"),
+        "meta_name": (dict(arrays, meta=np.array(json.dumps({k: v for k, v in meta.items()
+                                                             if k != "name"}))),
+                      "meta\\['name'\\]"),
+        "network": (dict(arrays, network=np.array(json.dumps({"conv": []}))),
+                    "does not build a network"),
+        "extra": (dict(arrays, W_conv_9=np.zeros(1)), "unexpected arrays \\['W_conv_9'\\]"),
+        "dtype": (dict(arrays, Omega_1=arrays["Omega_1"].astype(np.int32)),
+                  "Omega_1 .* must be int64, got int32"),
+        "nan": (dict(arrays, X=np.full_like(arrays["X"], np.nan)), "X .* NaN or infinite"),
+    }
+    for name, (entries, msg) in bad_entries.items():
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **entries)
+        with pytest.raises(ValueError, match=f"{name}.npz.*{msg}"):
+            golden.load_trace(path)
+    with pytest.raises(FileNotFoundError):
+        golden.load_trace(tmp_path / "absent.npz")
 
 
 def test_write_traces_rejects_unknown_problems(tmp_path):
@@ -445,7 +533,7 @@ def test_command_writes_and_checks(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"{n}.npz" for n in NAMES] + ["index.json"])
     assert main(["golden", "--check", str(out)]) == 0
-    assert "all 6 traces reproduced" in capsys.readouterr().out
+    assert f"all {len(NAMES)} traces reproduced" in capsys.readouterr().out
     assert main(["golden", "--check"]) == 0  # the shipped copy
     path = out / "seed000_hand_note.npz"
     with np.load(path, allow_pickle=False) as z:
@@ -461,3 +549,29 @@ def test_command_writes_and_checks(tmp_path, capsys):
     assert "two_layer_overlap_table" in capsys.readouterr().out
     shutil.rmtree(out)
     assert main(["golden", "--check", str(out)]) == 2
+
+
+def test_command_check_of_a_directory_without_traces_exits_2(tmp_path, capsys):
+    """--check on an empty directory, or on an index that lists no traces, is an error
+    (exit 2, one line on stderr, no traceback), never 'all 0 traces reproduced'."""
+    capsys.readouterr()
+    assert main(["golden", "--check", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no index.json" in err and "Traceback" not in err
+    index = json.loads((golden.DATA_DIR / "index.json").read_text())
+    index["problems"] = []
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    assert main(["golden", "--check", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "lists no traces" in captured.err and captured.err.count("\n") == 1
+    assert "reproduced" not in captured.out
+    (tmp_path / "index.json").write_text("{not json")
+    assert main(["golden", "--check", str(tmp_path)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    copy = tmp_path / "copy"
+    shutil.copytree(golden.DATA_DIR, copy)
+    raw = (copy / "seed000_hand_note.npz").read_bytes()
+    (copy / "seed000_hand_note.npz").write_bytes(raw[:100])
+    assert main(["golden", "--check", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "seed000_hand_note.npz" in err and "truncated" in err

@@ -6,18 +6,21 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 torch = pytest.importorskip("torch")
+F = torch.nn.functional
 
 from sayedcnn import Conv, Network, Params  # noqa: E402
 from sayedcnn.interop import golden  # noqa: E402
 from sayedcnn.interop.torch import (  # noqa: E402
     BookCNN,
+    BookConv,
     Layout,
     golden_arrays,
     grads_from_torch,
     params_from_torch,
     to_torch,
 )
-from sayedcnn.training import one_hot  # noqa: E402
+from sayedcnn.losses import one_hot  # noqa: E402
+from sayedcnn.reference.compare import array_sets, rel_diff  # noqa: E402
 
 TOL = 1e-12
 ACTS = ["sigmoid", "tanh", "relu", "linear"]
@@ -25,10 +28,15 @@ POOLS = ["max", "mean", "l2", "subsample", "correlation"]
 
 
 def rel(a, b):
-    """max |a - b| / max(|a|, |b|) over the array."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0), 1e-300)
-    return float(np.max(np.abs(a - b), initial=0.0) / scale)
+    """max |a - b| / max(|a|, |b|) over the array; inf for NaN or a shape mismatch."""
+    return rel_diff(a, b)
+
+
+def per_array(got, want):
+    """rel_diff of every parameter array; every array must be on both sides."""
+    g, w = array_sets(got), array_sets(want)
+    assert set(g) == set(w), (sorted(g), sorted(w))
+    return {f"{k[0]}[{k[1]}]": rel_diff(g[k], w[k]) for k in w}
 
 
 def _layer(rng, shape, D_prev):
@@ -116,7 +124,7 @@ def _compare(net, params, X, G, rho1, rho2):
     J.backward()
     got = grads_from_torch(net, m)
     want = net.gradients(params, X, G, rho1, rho2, method="fused")
-    d_g = {f"{g}[{k}]": rel(a, b) for (g, k, a), (_, _, b) in zip(got.items(), want.items())}
+    d_g = per_array(got, want)
     return d_out, d_J, d_g
 
 
@@ -225,7 +233,10 @@ def test_torch_gradient_step_versus_eq_47_1276():
             p -= mu * p.grad
     got = params_from_torch(net, m)
     want = net.sgd_step(params, X[0], G[0], mu, 0.01, 0.02)
-    for (g, k, a), (_, _, b) in zip(got.items(), want.items()):
+    got_s, want_s = array_sets(got), array_sets(want)
+    assert set(got_s) == set(want_s)
+    for (g, k), b in want_s.items():
+        a = got_s[g, k]
         if g != "Theta_conv":
             assert rel(a, b) <= TOL, (g, k)
             continue
@@ -256,3 +267,124 @@ def test_unsupported_and_misshapen_inputs_raise():
         BookCNN("net", params)
     with pytest.raises(ValueError, match="W_conv"):
         to_torch(net, Params())
+
+
+# ---------------------------------------------------------------------------
+# Ties: the book's rule, first entry in column-major region order (47.1196b)
+# ---------------------------------------------------------------------------
+
+
+def _tie_problem(pool):
+    """3x3 image, one 2x2 'valid' mask that reads only its entry (0, 0), so z = X[:2, :2];
+    z(1, 0) = z(0, 1) = 5 is an exact tie of two different patches."""
+    net = Network((3, 3), 1, [Conv(1, 2, "valid", 1, "linear", pool)], [], 1,
+                  output_activation="linear", loss="quadratic")
+    p = Params()
+    p.W_conv[1] = np.array([[1.0], [0.0], [0.0], [0.0]])
+    p.Theta_conv[1] = np.zeros((1, 1))
+    p.W_ff[1] = np.array([[1.0]])
+    p.theta_ff[1] = np.zeros(1)
+    X = np.array([[[[1.0, 5.0, 3.0], [5.0, 2.0, 0.0], [4.0, 0.0, 1.0]]]])
+    return net, p, X, np.zeros((1, 1))
+
+
+def test_max_pool_tie_goes_to_the_first_entry_in_column_major_order():
+    """The tie z(1,0) = z(0,1) = 5: the listing gives the gradient to (1,0), first in
+    column-major order, so dW = 10 vec(X[1:3, 0:2]) = [50, 40, 20, 0]; plain max_pool2d
+    (first in row-major order) would give 10 vec(X[0:2, 1:3]) = [50, 20, 30, 0]; the
+    bridge gives the listing's."""
+    net, p, X, G = _tie_problem(("max", (2, 2)))
+    want = net.gradients(p, X, G, method="listing")
+    assert_array_equal(want.W_conv[1].ravel(), [50.0, 40.0, 20.0, 0.0])
+    m = to_torch(net, p)
+    m.risk(X, G).backward()
+    assert_array_equal(grads_from_torch(net, m).W_conv[1], want.W_conv[1])
+    # the same network with torch's own tie rule
+    w = torch.tensor(Layout.conv_weight_to_torch(net.layers[0], p.W_conv[1]),
+                     requires_grad=True)
+    t = F.max_pool2d(F.conv2d(torch.tensor(X), w), 2)
+    (t ** 2).sum().backward()
+    plain = Layout.conv_weight_from_torch(net.layers[0], w.grad)
+    assert_array_equal(plain.ravel(), [50.0, 20.0, 30.0, 0.0])
+
+
+def test_overlapping_max_pool_ties_follow_the_book():
+    """Overlapping 2x2 blocks at stride 1 on a map full of exact ties (integer images and
+    masks): the bridge's derivatives equal the listing's."""
+    rng = np.random.default_rng(7)
+    net = Network((6, 5), 1, [Conv(2, (2, 2), "same", 1, "linear", ("max", (2, 2), (1, 1)))],
+                  [], 2, output_activation="linear", loss="quadratic")
+    p = net.init(3)
+    p.W_conv[1] = np.round(p.W_conv[1] * 2)
+    p.W_conv[1][0] = 1.0
+    X = rng.integers(-1, 2, (2, 1, 6, 5)).astype(float)
+    G = one_hot([0, 1], 2)
+    want = net.gradients(p, X, G, method="listing")
+    m = to_torch(net, p)
+    m.risk(X, G).backward()
+    d = per_array(grads_from_torch(net, m), want)
+    assert max(d.values()) <= TOL, d
+
+
+@pytest.mark.parametrize("retain,entry", [(1, (1, 0)), (2, (0, 1))])
+def test_subsampling_keeps_the_entry_in_column_major_order(retain, entry):
+    """retain = 1 of a 2x2 block is block row 1, column 0; retain = 2 is row 0, column 1
+    (47.1179): t = z at that entry, and the derivatives follow that patch."""
+    net, p, X, G = _tie_problem({"kind": "subsample", "block": (2, 2), "retain": retain})
+    X = X.copy()
+    X[0, 0, 1, 0] = 6.0  # no tie: the two candidate entries differ
+    m = to_torch(net, p)
+    rec = {}
+    m.run(X, rec)
+    assert rec["t_conv_1"].item() == X[0, 0, entry[0], entry[1]]
+    want = net.gradients(p, X, G, method="listing")
+    r, c = entry
+    patch = X[0, 0, r:r + 2, c:c + 2].reshape(-1, order="F")
+    assert_allclose(want.W_conv[1].ravel(), 2 * X[0, 0, r, c] * patch, rtol=0, atol=0)
+    m.risk(X, G).backward()
+    assert_array_equal(grads_from_torch(net, m).W_conv[1], want.W_conv[1])
+
+
+def _row_major_pool(self, y):
+    """BookConv.pool with torch's own tie rule for max pooling (the first maximum of a block
+    in row-major order), to show that the tests below see the difference."""
+    if self.pool_kind == "max":
+        return F.max_pool2d(y, self.pool_block, self.pool_stride)
+    return _book_pool(self, y)
+
+
+_book_pool = BookConv.pool
+
+
+def test_random_networks_on_integer_data_agree_on_every_tie(monkeypatch):
+    """Twenty random networks whose first layer max-pools 2x2 blocks (disjoint or
+    overlapping) of maps computed from integer images and integer masks, where exact ties
+    are everywhere: the bridge's derivatives equal the package's to 1e-12; with torch's own
+    row-major tie rule most of them would not."""
+    rng = np.random.default_rng(99)
+    differ = 0
+    for trial in range(20):
+        while True:
+            first = _layer(rng, (6, 6), 1)
+            pool = {"kind": "max", "block": (2, 2)}
+            if rng.random() < 0.5:
+                pool["stride"] = (1, 1)
+            first = Conv(int(rng.integers(2, 4)), first.mask, first.padding, first.stride,
+                         ["linear", "relu", "tanh"][trial % 3], pool)
+            try:
+                net = Network((6, 6), 1, [first], [3] if trial % 2 else [], 2,
+                              ["sigmoid"] if trial % 2 else [], "linear", "quadratic")
+                break
+            except ValueError:
+                continue
+        params, _, G = problem(net, 200 + trial)
+        params.W_conv[1] = np.round(params.W_conv[1] * 2)
+        params.Theta_conv[1] = np.round(params.Theta_conv[1] * 2)
+        X = rng.integers(-1, 2, (G.shape[0], 1, 6, 6)).astype(float)
+        d_out, d_J, d_g = _compare(net, params, X, G, 0.0, 0.0)
+        assert d_out <= TOL and d_J <= TOL, net.size_table()
+        assert max(d_g.values()) <= TOL, (d_g, net.size_table())
+        monkeypatch.setattr(BookConv, "pool", _row_major_pool)
+        differ += max(_compare(net, params, X, G, 0.0, 0.0)[2].values()) > 1e-6
+        monkeypatch.setattr(BookConv, "pool", _book_pool)
+    assert differ >= 5, differ

@@ -12,15 +12,11 @@ from numpy.testing import assert_allclose
 
 import sayedcnn
 from sayedcnn import Conv, Network, Params
-from sayedcnn.forward import forward_fused, forward_listing
+from sayedcnn.forward import forward_listing
+from sayedcnn.fused import forward_fused, gradients_fused
 from sayedcnn.reference import loops
 from sayedcnn.reference.finite_diff import numerical_gradient
-from sayedcnn.training import (
-    backward_listing,
-    gradients_fused,
-    gradients_listing,
-    sgd_step_listing,
-)
+from sayedcnn.training import backward_listing, gradients_listing, sgd_step_listing
 
 ACTS = ["sigmoid", "tanh", "relu", "linear"]
 

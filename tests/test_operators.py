@@ -400,7 +400,7 @@ SLIDE_CASES = [
 
 
 def expected_geometry(L, k, s, pad):
-    """Zeros before and number of outputs along one axis (DESIGN.md, point 2)."""
+    """Zeros before and number of outputs along one axis (docs/conventions.md, *Patches and partitions*)."""
     if pad == "same":
         return (k - 1) // 2, -(-L // s)  # ceil(L/s)
     if pad == "valid":

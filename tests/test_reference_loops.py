@@ -230,7 +230,7 @@ def test_backward_sums_over_overlapping_regions():
 
 
 def _expected_out(L, k, s, padding):
-    """Pads before and the number of outputs along one axis (DESIGN.md, point 2)."""
+    """Pads before and the number of outputs along one axis (docs/conventions.md, *Patches and partitions*)."""
     if padding == "same":
         return (k - 1) // 2, -(-L // s)
     if padding == "valid":
@@ -337,7 +337,7 @@ def test_numerical_gradient_of_a_polynomial():
 
 
 # ---------------------------------------------------------------------------
-# The wall (DESIGN.md): the references never import the matrix implementation
+# The wall (docs/conventions.md, *Layout*): the references never import the matrix implementation
 # ---------------------------------------------------------------------------
 
 FORBIDDEN_MODULES = {"operators", "pooling", "forward", "training"}

@@ -6,11 +6,13 @@ from numpy.testing import assert_allclose
 
 from sayedcnn import commutation_matrix, unvec, vec
 from sayedcnn.activations import get_activation
+from sayedcnn.fidelity import errata
 from sayedcnn.fidelity.seeds import s000
 from sayedcnn.forward import forward_listing
+from sayedcnn.losses import one_hot
 from sayedcnn.reference.finite_diff import numerical_gradient
 from sayedcnn.reference.image import correlate_valid
-from sayedcnn.training import backward_listing, one_hot
+from sayedcnn.training import backward_listing
 
 
 def _K(r, c):
@@ -113,25 +115,31 @@ def test_seed000_network_with_overlapping_pooling_trains():
 
 
 def test_seed000_erratum_E_S000a_delta_conv_has_nine_entries():
-    """E-S000a: the printed 4x4 w_pool gives 4 numbers; delta^conv has 9 and equals the book's (47.1245)."""
-    printed, corrected = s000.demo_E_S000a()
-    assert printed.shape == (4,)
-    assert corrected.shape == (9,)
+    """E-S000a (the register's demonstration): the printed 4x4 w_pool gives 4 numbers; delta^conv has 9, and the note's own recursion with the 4 x 9 w_pool equals the book's (47.1245)."""
+    d = errata.by_id("E-S000a").run()
+    assert d.shown
+    assert np.shape(d.values["printed"]) == (4,)
+    assert np.shape(d.values["corrected"]) == (9,)
     net, params, x, gamma, res, sens = s000._example_state()
     note = s000.note_backward(net, params, x, gamma)
-    assert_allclose(corrected, note["delta_conv"], rtol=0, atol=1e-15)
+    book = commutation_matrix(3, 3).toarray() @ sens.delta_conv[1, 1]
+    assert_allclose(note["delta_conv"], book, rtol=0, atol=1e-15)
 
 
 def test_seed000_erratum_E_S000c_printed_shapes_do_not_multiply():
     """E-S000c: with W^L 4 x 2, (W^L)^T delta^L is undefined."""
     with pytest.raises(ValueError, match="matmul"):
-        s000.demo_E_S000c()
+        np.zeros((4, 2)).T @ np.zeros((2, 1))  # "# rows in W^L = 4, # cols = 2"
+    d = errata.by_id("E-S000c").run()
+    assert d.shown and "matmul" in d.printed
 
 
 def test_seed000_erratum_E_S000b_no_sigma_prime_at_the_pooling_layer():
     """E-S000b: dQ/dt = W_1^T delta_2 (47.1241) matches central differences; the printed sigma'(z^pool) factor does not."""
-    printed, corrected = s000.demo_E_S000b()
     net, params, x, gamma, res, sens = s000._example_state()
+    ly = net.layers[0]
+    corrected = params.W_ff[1].T @ sens.delta_ff[2]  # (47.1241)
+    printed = corrected * ly.activation.fprime(ly.pooling.pool(res.z_conv[1, 1]))
     t = res.t_conv[1, 1]
     out = net.ff_activation[2].f
 
@@ -142,14 +150,22 @@ def test_seed000_erratum_E_S000b_no_sigma_prime_at_the_pooling_layer():
     fd = np.array([(Q(t + h * e) - Q(t - h * e)) / (2 * h) for e in np.eye(4)])
     assert_allclose(corrected, fd, rtol=0, atol=1e-8)
     assert np.max(np.abs(printed - fd)) > 1e-2
+    assert errata.by_id("E-S000b").run().shown
 
 
 def test_seed000_examples_reproduce():
-    """Every example of seed 000 agrees, or differs by its registered erratum."""
+    """Every example of seed 000 agrees, or differs by its registered erratum; the slips are
+    defined once, in the register, and the erratum rows show the register's numbers."""
     exs = s000.examples()
     assert {e.key for e in exs} == {"seed000"}
     assert all(e.ok for e in exs)
     assert sum(e.erratum is not None for e in exs) == 2
-    assert {row["id"] for row in s000.ERRATA} == {"E-S000a", "E-S000b", "E-S000c"}
-    for row in s000.ERRATA:
-        assert callable(getattr(s000, row["demo"]))
+    assert not hasattr(s000, "ERRATA") and not [n for n in dir(s000) if n.startswith("demo_")]
+    for e in exs:
+        if e.erratum is not None:
+            d = errata.by_id(e.erratum).run()
+            assert e.basis == "evaluated"
+            assert_allclose(e.printed, d.values["printed"], rtol=0, atol=0)
+            assert_allclose(e.computed, d.values["corrected"], rtol=0, atol=0)
+    delta_row = [e for e in exs if "4 x 9 Jacobian" in e.title]
+    assert len(delta_row) == 1 and delta_row[0].basis == "evaluated"  # the note prints no numbers

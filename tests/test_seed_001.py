@@ -4,6 +4,7 @@ import numpy as np
 from numpy.testing import assert_allclose
 
 from sayedcnn import V_ddc, commutation_matrix, sliding_partition, unvec, vec
+from sayedcnn.fidelity import errata
 from sayedcnn.fidelity.seeds import s001
 from sayedcnn.forward import forward_listing
 from sayedcnn.reference.image import (
@@ -153,37 +154,48 @@ def test_seed001_rgb_training_with_l2_and_minibatches():
 
 
 def test_seed001_erratum_E_S001a_no_sum_over_filters():
-    """E-S001a: dl/dvec(F_1) = dl/dvec(S_1) M_X^im (the book's (47.1269)), not the printed sum over i."""
-    printed, corrected = s001.demo_E_S001a()
+    """E-S001a: dl/dvec(F_i) = dl/dvec(S_i) M_X^im (the book's (47.1269)), not the printed sum over i."""
     net, params, x, res, sens = s001._state()
+    ly = net.layers[0]
+    M = s001.im2col(x, 3)
+    K_out = _K(*ly.map_shape)
+    G = [K_out @ sens.delta_conv[d, 1] for d in range(1, ly.D + 1)]  # dl/dvec(S_d), row-major
+    printed, corrected = sum(g @ M for g in G), G[0] @ M
     grads = net.gradients(params, x[None], np.array([[0.0, 1.0, 0.0]]), method="listing")
     book = np.concatenate([_K(3, 3) @ grads.W_conv[1][j * 9:(j + 1) * 9, 0] for j in range(3)])
     assert_allclose(corrected, book, rtol=0, atol=1e-12)
     assert np.max(np.abs(printed - book)) > 1e-3
+    assert errata.by_id("E-S001a").run().shown
 
 
 def test_seed001_erratum_E_S001b_channel_slices_are_stacked():
     """E-S001b: dl/dF_1 is f x f x 3 with slice j = X_j * G_1; the printed sum over j is f x f."""
-    printed, corrected = s001.demo_E_S001b()
-    assert printed.shape == (3, 3)
-    assert corrected.shape == (3, 3, 3)
     net, params, x, res, sens = s001._state()
+    G1 = unvec(sens.delta_conv[1, 1], net.layers[0].map_shape)
+    slices = np.array([correlate_valid(x[j], G1) for j in range(3)])
+    assert slices.sum(axis=0).shape == (3, 3)
     grads = net.gradients(params, x[None], np.array([[0.0, 1.0, 0.0]]), method="listing")
     for j in range(3):
-        assert_allclose(corrected[j], unvec(grads.W_conv[1][j * 9:(j + 1) * 9, 0], (3, 3)),
+        assert_allclose(slices[j], unvec(grads.W_conv[1][j * 9:(j + 1) * 9, 0], (3, 3)),
                         rtol=0, atol=1e-12)
+    assert errata.by_id("E-S001b").run().shown
 
 
 def test_seed001_erratum_E_S001c_identity_block_size():
     """E-S001c: the identity block of dvec(S)/dvec(S_1) is I_t, t = 16."""
-    assert s001.demo_E_S001c() == (1, 16)
+    net, params, x, res, sens = s001._state()
+    t = net.layers[0].P
+    J = np.kron(np.array([[1.0], [0.0], [0.0]]), np.eye(t))  # d vec(S) / d vec(S_1)
+    assert (J.shape, int(np.trace(J[:t, :t]))) == ((48, 16), 16)
+    d = errata.by_id("E-S001c").run()
+    assert d.shown and d.values["t"] == 16
 
 
 def test_seed001_examples_reproduce():
-    """Every example of seed 001 agrees, or differs by its registered erratum."""
+    """Every example of seed 001 agrees, or differs by its registered erratum; the slips are
+    defined once, in the register."""
     exs = s001.examples()
     assert {e.key for e in exs} == {"seed001"}
     assert all(e.ok for e in exs)
-    assert {row["id"] for row in s001.ERRATA} == {"E-S001a", "E-S001b", "E-S001c"}
-    for row in s001.ERRATA:
-        assert callable(getattr(s001, row["demo"]))
+    assert not hasattr(s001, "ERRATA") and not [n for n in dir(s001) if n.startswith("demo_")]
+    assert {e.erratum for e in exs if e.erratum} == {"E-S001a", "E-S001b"}

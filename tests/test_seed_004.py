@@ -5,6 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from sayedcnn import Conv, Network, correlate, flip_mask, reversal_matrix, unvec
+from sayedcnn.fidelity import errata
 from sayedcnn.fidelity.seeds import s004
 from sayedcnn.reference.finite_diff import central_differences
 from sayedcnn.reference.image import (
@@ -185,61 +186,83 @@ def test_seed004_poolnet_trains_beta_and_b():
 
 def test_seed004_erratum_E_S004a_up_uses_all_ones():
     """E-S004a: x kron I differs from up(x) = x kron 1 = T^T upv(x) for sum pooling."""
-    printed, corrected = s004.demo_E_S004a()
-    assert_allclose(corrected, s004.up_book(np.array([[1.0, 2.0], [3.0, 4.0]]), (4, 4), 2,
-                                            "sum"), rtol=0, atol=0)
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    printed, corrected = np.kron(x, np.eye(2)), s004.up(x, 2)
+    assert_allclose(corrected, s004.up_book(x, (4, 4), 2, "sum"), rtol=0, atol=0)
     assert not np.allclose(printed, corrected)
+    assert errata.by_id("E-S004a").run().shown
 
 
 def test_seed004_erratum_E_S004b_bias_matrix_is_all_ones():
     """E-S004b: with b 1 1^T, dE/db = sum(delta) as (10) says; with b I it is the trace."""
-    printed, corrected = s004.demo_E_S004b()
     rng = np.random.default_rng(6)
-    _x, _k = rng.standard_normal((4, 4)), rng.standard_normal((2, 2))  # drawn first by the demo
+    x, k = rng.standard_normal((4, 4)), rng.standard_normal((2, 2))
     delta = rng.standard_normal((3, 3))
+    base = correlate(x, k, padding="valid")
+
+    def slope(B):
+        return central_differences(lambda b: float(np.sum(delta * (base + b[0] * B))), [0.0])[0]
+
+    printed, corrected = slope(np.eye(3)), slope(np.ones((3, 3)))
     assert_allclose(corrected, delta.sum(), rtol=1e-8, atol=0)
     assert_allclose(printed, np.trace(delta), rtol=1e-8, atol=0)
     assert abs(printed - corrected) > 1e-3
+    assert errata.by_id("E-S004b").run().shown
 
 
 def test_seed004_errata_E_S004c_E_S004e_sizes():
     """E-S004c: x^{l-1} is n M_l wide (8, not 2); E-S004e: delta^{l+1} has M_{l+1} = 4 blocks per side (not 2)."""
-    assert s004.demo_E_S004c() == (2.0, 8)
-    assert s004.demo_E_S004e() == (2.0, 4)
+    pool = s004.TrainableAveragePool((8, 8), 2, 1)
+    M_l = pool.out_shape[0]
+    assert (M_l / pool.n, pool.in_shape[0]) == (2.0, 8)
+    assert (M_l / pool.n, M_l) == (2.0, 4)
+    assert errata.by_id("E-S004c").run().shown and errata.by_id("E-S004e").run().shown
 
 
 def test_seed004_erratum_E_S004f_index_set_of_eq9():
     """E-S004f: summing (9) over the output set M_i asks for S2 maps that do not exist."""
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 14, 14))  # the six S2 maps
+    k = rng.random((16, 6, 5, 5))
+    M_i = [d for d in range(16) if 0 in s004.S2_C3[d]]  # the note's section 3.2 meaning, i = 0
     with pytest.raises(IndexError, match="out of bounds"):
-        s004.demo_E_S004f()
+        sum(correlate(x[i], k[0, i], padding="valid") for i in M_i)
+    assert errata.by_id("E-S004f").run().shown
 
 
 def test_seed004_erratum_E_S004d_fig4_text():
     """E-S004d: dE/d[x]_{2,2} = d11 k22 + d12 k21 + d21 k12 + d22 k11 = the book's (47.1258); the printed d11 k12 differs."""
-    printed, corrected = s004.demo_E_S004d()
     rng = np.random.default_rng(4)
     k, d = rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
+    printed = d[0, 0] * k[0, 1] + d[0, 1] * k[1, 0] + d[1, 0] * k[0, 1] + d[1, 1] * k[0, 0]
+    corrected = s004.book_input_gradient(d, k, (3, 3))[1, 1]
     assert_allclose(corrected, d[0, 0] * k[1, 1] + d[0, 1] * k[1, 0] + d[1, 0] * k[0, 1]
                     + d[1, 1] * k[0, 0], rtol=0, atol=1e-15)
     assert abs(printed - corrected) > 1e-3
+    assert errata.by_id("E-S004d").run().shown
 
 
 def test_seed004_erratum_E_S004g_sum_over_the_set():
     """E-S004g: (17) over j in M_0 = the book's sum of V^(d,d',c+1) delta; the range 0..|M_0| is not."""
-    printed, corrected = s004.demo_E_S004g()
     rng = np.random.default_rng(5)
     deltas, kernels = rng.standard_normal((16, 10, 10)), rng.standard_normal((16, 5, 5))
     M_0 = [0, 4, 5, 6, 9, 10, 11, 12, 14, 15]
+    assert M_0 == [d for d in range(16) if 0 in s004.S2_C3[d]]
+    printed = s004.eq17_input_gradient(deltas, kernels, range(len(M_0) + 1))
+    corrected = s004.eq17_input_gradient(deltas, kernels, M_0)
     book = sum(s004.book_input_gradient(deltas[j], kernels[j], (14, 14)) for j in M_0)
     assert_allclose(corrected, book, rtol=0, atol=1e-12)
     assert np.max(np.abs(printed - corrected)) > 1e-3
+    assert errata.by_id("E-S004g").run().shown
 
 
 def test_seed004_examples_reproduce():
-    """Every example of seed 004 agrees, or differs by its registered erratum."""
+    """Every example of seed 004 agrees, or differs by its registered erratum; the slips are
+    defined once, in the register, and the E-S004d row shows the register's numbers."""
     exs = s004.examples()
     assert {e.key for e in exs} == {"seed004"}
     assert all(e.ok for e in exs)
-    assert {row["id"] for row in s004.ERRATA} == {f"E-S004{c}" for c in "abcdefg"}
-    for row in s004.ERRATA:
-        assert callable(getattr(s004, row["demo"]))
+    assert not hasattr(s004, "ERRATA") and not [n for n in dir(s004) if n.startswith("demo_")]
+    (row,) = [e for e in exs if e.erratum == "E-S004d"]
+    d = errata.by_id("E-S004d").run()
+    assert (row.printed, row.computed) == (d.values["printed"], d.values["corrected"])

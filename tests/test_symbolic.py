@@ -56,7 +56,7 @@ def test_eq_47_1259_symbolic():
     assert zero(fixed - computed2)
 
 
-def test_V_ddc_symbolic_matches_numeric_with_unequal_S():
+def test_eq_47_1257_symbolic_matches_numeric_with_unequal_S():
     """Substituting numbers in the symbolic (47.1257) gives V_ddc, also when S_c != S_{c+1}."""
     net = demo_network()
     l1, l2 = net.layers

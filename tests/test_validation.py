@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import sayedcnn as sc
-from sayedcnn import Conv, Network, Params, Pooling, training
+from sayedcnn import Conv, Network, Params, Pooling, one_hot, sgd
 from sayedcnn.app.cli import main
 from sayedcnn.data import datasets
 
@@ -435,10 +435,10 @@ CASES = [
      r"Gamma must be N x Q = 1 x 3 \(47\.1229\), got shape \(4,\)"),
     ("sgd-X-ragged", lambda: NET.sgd_step(P0, [[1.0], [1.0, 2.0]], G, 0.1), ValueError,
      r"X must be a rectangular numeric array \(47\.1216\)"),
-    ("sgd-listing-gamma-width", lambda: training.sgd_step_listing(NET, P0, X[0], np.zeros(4), 0.1),
+    ("sgd-listing-gamma-width", lambda: sc.training.sgd_step_listing(NET, P0, X[0], np.zeros(4), 0.1),
      ValueError, r"Gamma must be N x Q = 1 x 3 \(47\.1229\), got shape \(4,\)"),
-    ("sgd-listing-batch", lambda: training.sgd_step_listing(NET, P0, X, G, 0.1), ValueError,
-     r"Gamma must be N x Q = 1 x 3 \(47\.1229\), got shape \(2, 3\)"),
+    ("sgd-listing-batch", lambda: sc.training.sgd_step_listing(NET, P0, X, G, 0.1), ValueError,
+     r"sgd_step_listing takes one sample \(47\.1276\), got 2"),
     # -- sensitivities (47.1233-47.1262) -----------------------------------------------------
     ("backward-gamma-width", lambda: NET.backward(P0, NET.forward(P0, X[0]), np.zeros(4)),
      ValueError, r"Gamma must be N x Q = 1 x 3 \(47\.1229\), got shape \(4,\)"),
@@ -528,6 +528,7 @@ FIT_CASES = [
                          ids=[c[0] for c in FIT_CASES])
 def test_fit_rejects_bad_input_before_training(kw, exc, match):
     """fit (47.1276 over epochs) checks every argument before the first step."""
+    kw = dict(kw)  # the parametrize dict is shared: never change it
     args = {"params": P0, "X": X, "labels": LABELS}
     for k in ("params", "X", "labels"):
         if k in kw:
@@ -544,16 +545,17 @@ def test_fit_rejects_bad_input_before_training(kw, exc, match):
 ], ids=["labels-count", "labels-range", "batch-zero", "X-shape"])
 def test_accuracy_rejects_bad_input(kw, exc, match):
     """accuracy refuses labels that do not pair with the images (no silent broadcast)."""
+    kw = dict(kw)  # the parametrize dict is shared: never change it
     args = {"X": X, "labels": LABELS}
     args.update({k: kw.pop(k) for k in ("X", "labels") if k in kw})
     with pytest.raises(exc, match=match):
-        training.accuracy(NET, P0, args["X"], args["labels"], **kw)
+        sgd.accuracy(NET, P0, args["X"], args["labels"], **kw)
 
 
 def test_one_hot_rejects_an_empty_class_set():
     """Q < 1 classes is refused by name."""
     with pytest.raises(ValueError, match=r"Q \(number of classes\) must be >= 1, got 0"):
-        training.one_hot([0], 0)
+        one_hot([0], 0)
 
 
 # ---------------------------------------------------------------------------

@@ -1,5 +1,14 @@
-# Source of notebooks/02_partition_matrices.ipynb; regenerate with
-#     python notebooks/build.py 02
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
 # %% [markdown]
 # # 2. Partition matrices (47.1143)-(47.1153)
@@ -14,13 +23,14 @@
 import matplotlib.pyplot as plt
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
+from IPython.display import Math, display
 
 import sayedcnn as sc
-from sayedcnn.app.plots import spy_row
+from sayedcnn.app.plots import spy_row, matrix_latex
 from sayedcnn.fidelity import book_examples as book
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
-plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.4), "font.size": 8})
+plt.rcParams.update({"figure.dpi": 120, "figure.figsize": (8, 3.0), "font.size": 11})
 set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 
 
@@ -34,7 +44,7 @@ set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inl
 
 # %%
 I = np.arange(12).reshape(3, 4, order="F")
-print("image I =\n", I)
+display(Math(r"\mathcal I = " + matrix_latex(I, zeros="0")))
 print("h = vec(I) =", sc.vec(I), "  (47.1143)")
 print("unvec(h) == I:", np.array_equal(sc.unvec(sc.vec(I), (3, 4)), I))
 
@@ -48,13 +58,17 @@ print("unvec(h) == I:", np.array_equal(sc.unvec(sc.vec(I), (3, 4)), I))
 # so that $V\,\mathrm{col}\{1, \dots, 6\}$ lists the indices (47.1149). The printed numbers
 # are kept in `sayedcnn.fidelity.book_examples`. (The label under the printed brace says
 # $P \times M$; the matrix is $PS \times M$, erratum E-1149.)
+#
+# $$
+# \mathrm{col}\{1,4,6 \mid 2,5,4 \mid 3,6,1 \mid 2,4,1\} = V\,\mathrm{col}\{1, 2, \dots, 6\}, \qquad V \in \mathbb R^{PS\times M} = \mathbb R^{12\times 6} \tag{47.1149}
+# $$
 
 # %%
 subvectors = book.PARTITION_1149  # Fig. 47.87, 1-based
 V = sc.partition_matrix(np.array(subvectors) - 1, 6)  # (47.1149), 0-based indices
 V_printed = np.zeros((12, 6))
 V_printed[np.arange(12), np.array(book.PRINTED_1149) - 1] = 1  # the printed V
-print("V (12 x 6) =\n", V.toarray().astype(int))
+display(Math(r"V\ (12 \times 6) = " + matrix_latex(V)))
 print("V @ col{1..6} =", (V @ np.arange(1, 7)).astype(int), "  (47.1149)")
 print("equals the printed V:", np.array_equal(V.toarray(), V_printed))
 
@@ -64,30 +78,42 @@ print("equals the printed V:", np.array_equal(V.toarray(), V_printed))
 # Summing each block of $S$ rows, i.e. multiplying by the $P \times PS$ matrix
 # $I_P\otimes\mathbb 1_S^T$ (47.1150), gives a $P \times M$ matrix whose row $p$ marks the
 # entries of $h$ that subvector $p$ uses (47.1151), as printed.
+#
+# $$
+# I_P \otimes \mathbb 1_S^T = \begin{bmatrix} \mathbb 1^T & & & \\ & \mathbb 1^T & & \\ & & \mathbb 1^T & \\ & & & \mathbb 1^T \end{bmatrix} \quad (P \times PS) \tag{47.1150}
+# $$
+#
+# $$
+# (I_P \otimes \mathbb 1_S^T)\,V = \begin{bmatrix} 1 & 0 & 0 & 1 & 0 & 1 \\ 0 & 1 & 0 & 1 & 1 & 0 \\ 1 & 0 & 1 & 0 & 0 & 1 \\ 1 & 1 & 0 & 1 & 0 & 0 \end{bmatrix} \tag{47.1151}
+# $$
 
 # %%
 left = np.kron(np.eye(4), np.ones((1, 3)))  # (47.1150), P x PS
-print("I_4 (x) 1_3^T =\n", left.astype(int))
+display(Math(r"I_4 \otimes \mathbb 1_3^T = " + matrix_latex(left)))
 ind = sc.patch_indicator(V, P=4, S=3).toarray()  # (47.1151)
 printed_1151 = np.array(book.PRINTED_1151)
-print("(I_4 (x) 1_3^T) V =\n", ind.astype(int))
+display(Math(r"(I_4 \otimes \mathbb 1_3^T)\,V = " + matrix_latex(ind, zeros="0")))
 print("equals the printed (47.1151):", np.array_equal(ind, printed_1151),
       "  and the explicit product:", np.array_equal(ind, left @ V.toarray()))
 
 # %% [markdown]
 # ## Partitioning as a product (47.1152)-(47.1153)
 #
-# For any $h$, $\mathrm{col}\{h_p\} = Vh$ (47.1152): $V$ is the stack of basis rows
+# For any $h$, $\mathrm{col}\{h_p\} = Vh$: $V$ is the stack of basis rows
 # $e_1^T, e_4^T, e_6^T \mid e_2^T, e_5^T, e_4^T \mid \dots$ (47.1153). With a random $h$
 # the blocks of $Vh$ are the subvectors, and `patch_matrix` arranges them as the columns of
 # $H = [h_1 \dots h_P]$ (used in (47.1157)).
+#
+# $$
+# \mathrm{col}\{h_{n,p}\} = \mathrm{partition}(h_n) \iff \mathrm{col}\{h_{n,p}\} = V h_n \tag{47.1152}
+# $$
 
 # %%
 h = np.random.default_rng(0).standard_normal(6)
 blocks = (V @ h).reshape(4, 3)  # rows: h_1 .. h_4 (47.1152)
 for p, idx in enumerate(subvectors, start=1):
     print(f"h_{p} = {blocks[p - 1]}   h[{idx}] = {h[np.array(idx) - 1]}")
-print("H = patch_matrix(V, h, S) =\n", sc.patch_matrix(V, h, 3))
+display(Math(r"H = \texttt{patch\_matrix}(V, h, S) = " + matrix_latex(sc.patch_matrix(V, h, 3), zeros="0")))
 print("basis rows of V (47.1153):", [f"e_{k + 1}" for k in V.indices])
 print("as printed:", np.array_equal(V.indices + 1, book.PRINTED_1153))
 
@@ -100,11 +126,15 @@ print("as printed:", np.array_equal(V.indices + 1, book.PRINTED_1153))
 # read column-major too. A window that covers padding gives an all-zero row of $V$, so the
 # rows of $V$ are basis vectors or zero. The sizes play the roles of (47.1147): $S$ =
 # entries of the mask, $P$ = number of windows, $M$ = entries of the image.
+#
+# $$
+# \mathrm{col}\{h_{n,p}\}_{p=1}^{P} = V h_n, \qquad V \in \mathbb R^{PS \times M} \tag{47.1152}
+# $$
 
 # %%
 img = np.arange(1, 21, dtype=float).reshape(5, 4, order="F")
 part = sc.sliding_partition(img.shape, (3, 3), stride=2, padding=1)  # (47.1152)
-print("image =\n", img)
+display(Math(r"\text{image} = " + matrix_latex(img, zeros="0")))
 print(f"S = {part.S}, P = {part.P} (output {part.out_shape}), M = {part.M}  (47.1147)")
 print("V is", part.V.shape, "with", part.V.nnz, "ones;",
       int(np.sum(part.V.getnnz(axis=1) == 0)), "all-zero (padding) rows")
@@ -116,6 +146,10 @@ for p in range(part.P):
 # The patch matrix turns the correlation (47.1133) into one product, $\mathrm{vec}(\mathcal
 # F) = H^T w$ (47.1152 with 47.1133): with the mask below this is exactly
 # `sc.correlate(img, W, stride=2, padding=1)`.
+#
+# $$
+# \mathcal F(r,c) = h_{r,c}^T w \ \ \text{for every window at once:}\ \ \mathrm{vec}(\mathcal F) = H^T w \tag{47.1133}
+# $$
 
 # %%
 W = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
@@ -143,6 +177,10 @@ display(spy_row([part.V, sc.patch_indicator(part.V, part.P, part.S),
 # Nothing above needs an image: any rule that reads subvectors out of $h$ has its $V$
 # (47.1148), (47.1152). Here $M = 10$ is cut into consecutive non-overlapping pieces, into
 # overlapping pieces, and into scattered pieces, as in the three panels of Fig. 47.86.
+#
+# $$
+# \mathrm{col}\{h_{n,p}\} = V h_n \tag{47.1152}
+# $$
 
 # %%
 Vs = [sc.partition_matrix([[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]], 10),  # (47.1152)

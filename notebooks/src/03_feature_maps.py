@@ -1,5 +1,14 @@
-# Source of notebooks/03_feature_maps.ipynb; regenerate with
-#     python notebooks/build.py 03
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
 # %% [markdown]
 # # 3. Feature maps and parameter savings (47.1154)-(47.1167)
@@ -21,7 +30,7 @@ from sayedcnn.data.datasets import load_mnist5k
 from sayedcnn.forward import forward_listing
 
 np.set_printoptions(precision=3, suppress=True, linewidth=110)
-plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.2), "font.size": 8})
+plt.rcParams.update({"figure.dpi": 120, "figure.figsize": (8, 2.8), "font.size": 11})
 set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 
 
@@ -30,6 +39,10 @@ set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inl
 #
 # The rectifier $f(x) = \max(0, x)$ and $f(x) = \tanh(x)$ are the book's suggestions for
 # correlation layers; the package also has the sigmoid and the identity.
+#
+# $$
+# f(x) = \max(0, x), \qquad f(x) = \tanh(x) \tag{47.1154}
+# $$
 
 # %%
 x = np.linspace(-3, 3, 121)
@@ -43,11 +56,21 @@ plt.show()
 # %% [markdown]
 # ## One feature map (47.1155)-(47.1158)
 #
-# Each of the $P$ units computes $y_n(p) = f(h_{n,p}^T w - \theta)$ (47.1155). Stacking the
-# outputs in $y_n$ ($P \times 1$, 47.1156) and the patches as the columns of $H_n = [h_{n,1}
-# \dots h_{n,P}]$ ($S \times P$, 47.1157) gives $y_n = f(H_n^T w - \theta\mathbb 1)$
-# (47.1158). With the mask $w$ = vec(Sobel $W_x$) and no nonlinearity, this is the filtered
+# Each of the $P$ units computes (47.1155). Stacking the outputs in $y_n$ ($P \times 1$,
+# 47.1156) and the patches as the columns of $H_n$ (47.1157) gives (47.1158). With the mask $w$ = vec(Sobel $W_x$) and no nonlinearity, this is the filtered
 # image of notebook 1; with tanh and $\theta = 0.5$ it is a feature map.
+#
+# $$
+# y_n(p) = f\big(h_{n,p}^T w - \theta\big), \quad p = 1, \dots, P \tag{47.1155}
+# $$
+#
+# $$
+# H_n = \begin{bmatrix} h_{n,1} & h_{n,2} & \cdots & h_{n,P} \end{bmatrix} \quad (S \times P) \tag{47.1157}
+# $$
+#
+# $$
+# y_n = f\big(H_n^T w - \theta\,\mathbb 1\big) \tag{47.1158}
+# $$
 
 # %%
 X, labels = load_mnist5k(split=False)
@@ -67,10 +90,17 @@ display(image_row([sc.vec(image), H.T @ w, y], ["input", "H^T w", "tanh(H^T w - 
 # ## Several feature maps (47.1159)-(47.1161)
 #
 # A layer of depth $D$ has one pair $(w^{(d)}, \theta^{(d)})$ per map (47.1159) and computes
-# $y_n^{(d)} = f(H_n^T w^{(d)} - \theta^{(d)}\mathbb 1)$, $d = 1..D$ (47.1161), all from the
-# same patches. In `sayedcnn` the masks are the columns of $W_1$ ($S_1 D_0 \times D_1$,
+# every map from the same patches (47.1161). In `sayedcnn` the masks are the columns of $W_1$ ($S_1 D_0 \times D_1$,
 # (47.1224a)) of a `Network`; here they are set by hand to the Sobel, Prewitt and Gaussian
 # masks, and the forward listing (47.1216) is checked against (47.1161).
+#
+# $$
+# W_1 = \begin{bmatrix} W^{(1,1)} & \cdots & W^{(D_1,1)} \end{bmatrix} \ (S_1 D_0 \times D_1), \qquad \Theta_1 = \begin{bmatrix} \theta^{(1,1)} & \cdots & \theta^{(D_1,1)} \end{bmatrix} \tag{47.1224}
+# $$
+#
+# $$
+# y_n^{(d)} = f\big(H_n^T w^{(d)} - \theta^{(d)}\,\mathbb 1\big), \quad d = 1, \dots, D \tag{47.1161}
+# $$
 
 # %%
 masks = {"Sobel x": sc.sobel_masks()[0], "Sobel y": sc.sobel_masks()[1],
@@ -90,13 +120,16 @@ display(image_row([res.y_conv[d, 1] for d in range(1, 5)], list(masks), image.sh
 # ## An RGB-style input (47.1162)-(47.1164)
 #
 # Example 47.71: a colour image has three input arrays. Each entry of a feature map combines
-# the three patches at that location, each with its own mask and bias:
-# $y_n(p) = f\big(\sum_{j=1}^{3}([h_{n,p}^{(j)}]^T w_j - \theta(j))\big)$ (47.1164). As a
+# the three patches at that location, each with its own mask and bias (47.1164)
 # (the print attaches the vector $\mathbb 1$ to $\theta(j)$ in the scalar form (47.1189);
 # it belongs to the vector form (47.1191a): erratum E-1189). As a
 # three-channel input we stack the digit, the digit shifted two pixels right, and its
 # Gaussian blur. A network of input depth $D_0 = 3$ holds $W^{(d,1)} =
 # \mathrm{col}\{w_1, w_2, w_3\}$ in each column of $W_1$ (47.1223a).
+#
+# $$
+# y_n(p) = f\Big(\sum_{j=1}^{3}\big([h_{n,p}^{(j)}]^T w_j - \theta(j)\big)\Big) \tag{47.1164}
+# $$
 
 # %%
 rgb = np.stack([image, np.roll(image, 2, axis=1), sc.correlate(image, sc.gaussian_mask(1, 1.0, normalize=True))])
@@ -123,6 +156,14 @@ display(image_row([np.clip(rgb.transpose(1, 2, 0), 0, 1), res3.y_conv[1, 1], res
 # (47.1167). The package counts the parameters of such layers from the shapes of $W_1$
 # ($S_1D_0 \times D_1$) and of the biases (one per map reaches $z$; the book's
 # $\Theta_1$ has $D_0 \times D_1$ entries, the same here since $D_0 = 1$).
+#
+# $$
+# M = 64^2 = 4096 \tag{47.1165}
+# $$
+#
+# $$
+# 30 \times (9 + 1) = 300 \ \text{(as printed; a } 9\times 9 \text{ mask has } 81 + 1 \text{ per map: erratum E-1166)} \tag{47.1166}
+# $$
 
 # %%
 M = 64 * 64  # (47.1165)

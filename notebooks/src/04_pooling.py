@@ -1,5 +1,14 @@
-# Source of notebooks/04_pooling.ipynb; regenerate with
-#     python notebooks/build.py 04
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
 # %% [markdown]
 # # 4. Pooling, upsampling and permutations (47.1168)-(47.1204)
@@ -14,14 +23,15 @@
 import matplotlib.pyplot as plt
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
+from IPython.display import Math, display
 
 import sayedcnn as sc
-from sayedcnn.app.plots import image_row
+from sayedcnn.app.plots import image_row, regions_over_image, matrix_latex
 from sayedcnn.fidelity import book_examples as book
 from sayedcnn.data.datasets import load_mnist5k
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
-plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.2), "font.size": 8})
+plt.rcParams.update({"figure.dpi": 120, "figure.figsize": (8, 2.8), "font.size": 11})
 set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 KINDS = ("mean", "max", "l2", "subsample", "correlation")
 
@@ -31,17 +41,24 @@ KINDS = ("mean", "max", "l2", "subsample", "correlation")
 #
 # Pooling reduces a map $y$ of $P$ entries to $t$ of $P' < P$ entries (47.1168). In the image
 # picture (Fig. 47.90) non-overlapping $3 \times 3$ blocks $\mathcal H_{r,c}$ of the map are
-# each replaced by one number; mean pooling takes $t(r,c) = \frac{1}{9}\sum_{k,\ell}\mathcal
-# H_{r,c}(k,\ell)$ (47.1169), the correlation of the block with $\mathcal M_{mean} =
-# \frac{1}{9}\mathbb 1\mathbb 1^T$ (47.1170)-(47.1171).
+# each replaced by one number; mean pooling (47.1169) is the correlation of the block with
+# $\mathcal M_{\rm mean}$ (47.1170)-(47.1171).
+#
+# $$
+# t(r,c) = \frac{1}{(2B+1)^2}\sum_{k=-B}^{B}\sum_{\ell=-B}^{B} \mathcal H_{r,c}(k,\ell) \tag{47.1169}
+# $$
+#
+# $$
+# \mathcal M_{\rm mean} = \begin{bmatrix} 1/9 & 1/9 & 1/9 \\ 1/9 & 1/9 & 1/9 \\ 1/9 & 1/9 & 1/9 \end{bmatrix} = \frac{1}{3^2}\,\mathbb 1 \mathbb 1^T \tag{47.1170}
+# $$
 
 # %%
 Y = np.random.default_rng(3).integers(0, 10, size=(6, 6)).astype(float)
-print("feature map (6 x 6) =\n", Y)
+display(Math(r"y\ (6 \times 6) = " + matrix_latex(Y, zeros="0")))
 mean3 = sc.Pooling("mean", in_shape=(6, 6), block=3)
 t_mean = sc.unvec(mean3.pool(sc.vec(Y)), mean3.out_shape)  # (47.1169)
 M_mean = np.ones((3, 3)) / 9  # (47.1170)
-print("mean pooled t =\n", t_mean)
+display(Math(r"t_{\rm mean} = " + matrix_latex(t_mean, zeros="0")))
 print("t(1,1) = sum H_11 (.) M_mean =", np.sum(Y[:3, :3] * M_mean), "  (47.1170)")
 
 # %% [markdown]
@@ -67,6 +84,10 @@ print("||H_11||_F =", np.linalg.norm(Y[:3, :3]), "  (47.1176)")
 # columns, keeping entries $a, \dots, i$ at rows and columns $1, 4, 7$. In `sayedcnn` that is
 # subsampling over 1 x 1 blocks placed with stride 3. Below the kept entries are labelled
 # 1..9 in the book's reading order ($a$ = 1, $b$ = 2, ...) and all others are 0.
+#
+# $$
+# \begin{bmatrix} a & \times & \times & b & \times & \times & c & \times & \times \\ \times & \times & \times & \times & \times & \times & \times & \times & \times \\ \times & \times & \times & \times & \times & \times & \times & \times & \times \\ d & \times & \times & e & \times & \times & f & \times & \times \\ \vdots & & & \vdots & & & \vdots & & \\ g & \times & \times & h & \times & \times & i & \times & \times \end{bmatrix} \xrightarrow{\text{subsampling}} \begin{bmatrix} a & b & c \\ d & e & f \\ g & h & i \end{bmatrix} \tag{47.1177}
+# $$
 
 # %%
 schematic = np.zeros((7, 9))
@@ -78,11 +99,14 @@ print("->\n", sc.unvec(sub.pool(sc.vec(schematic)), sub.out_shape).astype(int))
 # %% [markdown]
 # ## Correlation pooling (47.1180)
 #
-# Any mask $\mathcal M$ gives a pooling: $t(r,c) = \sum_{k,\ell}\mathcal H_{r,c}(k,\ell)
-# \mathcal M(k,\ell)$ (47.1180), the sum of the entries of $\mathcal H_{r,c}\odot\mathcal M$
-# (the print equates $t(r,c)$ with the matrix $\mathcal H_{r,c}\odot\mathcal M$ itself,
+# Any mask $\mathcal M$ gives a pooling (47.1180), the sum of the entries of
+# $\mathcal H_{r,c}\odot\mathcal M$ (the print equates $t(r,c)$ with the matrix $\mathcal H_{r,c}\odot\mathcal M$ itself,
 # erratum E-1180). The blocks do not overlap here, as the book assumes
 # after (47.1180): `disjoint` says every entry of the map belongs to at most one region.
+#
+# $$
+# t(r,c) = \sum_{k=-B}^{B}\sum_{\ell=-B}^{B} \mathcal H_{r,c}(k,\ell)\,\mathcal M(k,\ell) = \mathbb 1^T\big(\mathcal H_{r,c} \odot \mathcal M\big)\mathbb 1 \tag{47.1180}
+# $$
 
 # %%
 Mc = np.array([[0.0, 0.1, 0.0], [0.1, 0.6, 0.1], [0.0, 0.1, 0.0]])
@@ -99,10 +123,14 @@ print("t(1,1) = sum H_11 (.) M =", np.sum(Y[:3, :3] * Mc), "; regions disjoint:"
 # $e_{k^o}e_{\ell^o}^T$ (max and subsampling), $\mathcal H_{r,c}/t(r,c)$ and $\mathcal M$.
 # Upsampling scales it: $\mathrm{up}(\alpha) = \alpha\mathcal G$ (47.1186). Below, the
 # block is the top-left block of the map above.
+#
+# $$
+# \frac{\partial t(r,c)}{\partial \mathcal H_{r,c}} = \frac{1}{(2B+1)^2}\mathbb 1\mathbb 1^T \ \text{(mean)},\quad e_{k^o}e_{\ell^o}^T \ \text{(max, subsampling)},\quad \frac{\mathcal H_{r,c}}{t(r,c)} \ (\ell_2),\quad \mathcal M \ \text{(correlation)} \tag{47.1185}
+# $$
 
 # %%
 block = Y[:3, :3]
-print("block H =\n", block)
+display(Math(r"\mathcal H_{1,1} = " + matrix_latex(block, zeros="0")))
 for kind in KINDS:
     pool = sc.Pooling(kind, in_shape=(3, 3), block=3, mask=Mc if kind == "correlation" else None)
     G = sc.unvec(pool.gradient_vectors(sc.vec(block))[0], (3, 3))  # (47.1185)
@@ -119,6 +147,10 @@ print("up(2.0) for max pooling =\n", 2.0 * sc.unvec(g[0], (3, 3)), "  (47.1186)"
 # $t = \mathrm{pool}(y)$ applies this to every region (47.1188). The map is the Sobel edge
 # magnitude of a digit (28 x 28), pooled over 2 x 2 blocks into 14 x 14 maps; for the
 # correlation kind the mask weights the block's entries 0.4, 0.1, 0.1, 0.4.
+#
+# $$
+# t_n^{(d)}(p') = \mathop{\mathrm{pool}}_{p \in \Omega_{p'}}\big(\{y_n^{(d)}(p)\}\big) \tag{47.1187}
+# $$
 
 # %%
 X, labels = load_mnist5k(split=False)
@@ -141,6 +173,10 @@ display(image_row([y_map] + [sc.unvec(p.pool(y), p.out_shape) for p in pooled.va
 # \mathbb 1$ (mean, 47.1196a), $e_{p^o}$ (max and subsampling, 47.1196b-c),
 # $y(\Omega_{p'})/t(p')$ ($\ell_2$, 47.1196d) and the mask $m$ (correlation, 47.1196e).
 # Each is checked against its formula for one region that touches the stroke.
+#
+# $$
+# \frac{\partial t_n^{(d)}(p')}{\partial y_n^{(d)}(\Omega_{p'})} = \frac{1}{|\Omega_{p'}|}\mathbb 1 \ \text{(mean)},\quad e_{p^o} \ \text{(max, subsampling)},\quad \frac{y_n^{(d)}(\Omega_{p'})}{t_n^{(d)}(p')} \ (\ell_2),\quad m_d \ \text{(correlation)} \tag{47.1196}
+# $$
 
 # %%
 pp = int(np.argmax(pooled["max"].pool(y)))  # a region with large values
@@ -161,6 +197,10 @@ for kind, pool in pooled.items():
 # position, $\mathrm{upv}(v) = \mathrm{col}\{v(p')\,g_{p'}\}$ (47.1198)-(47.1200): a vector
 # of $\sum_{p'}|\Omega_{p'}|$ entries listed region by region. On the 6 x 6 map with 3 x 3
 # max pooling and $v = (1, 2, 3, 4)$:
+#
+# $$
+# \mathrm{upv}(v) = \mathrm{col}\big\{\alpha_{p'}\, g_{n,p'}^{(d)}\big\}_{p'=1}^{P'}, \qquad v = \mathrm{col}\{\alpha_1, \dots, \alpha_{P'}\} \tag{47.1200}
+# $$
 
 # %%
 max3 = sc.Pooling("max", in_shape=(6, 6), block=3)
@@ -178,12 +218,16 @@ print("== col{v(p') g_p'}:", np.allclose(u, np.concatenate([v[p] * gp for p, gp 
 # after the other (47.1201); it is a square permutation, $TT^T = I$. The printed matrix of
 # (47.1201) has only 11 rows and repeats $e_8^T$; it does not produce its own left side,
 # while the list of rows (47.1203) is right (erratum E-1201).
+#
+# $$
+# T = \mathrm{col}\big\{e_1^T, e_2^T, e_4^T, e_8^T \,\big|\, e_3^T, e_5^T, e_7^T, e_9^T, e_{11}^T \,\big|\, e_6^T, e_{10}^T, e_{12}^T\big\} \quad (P \times P) \tag{47.1203}
+# $$
 
 # %%
 regions = book.REGIONS_1201  # Fig. 47.95, 1-based
 pool12 = sc.Pooling("max", regions=[np.array(r) - 1 for r in regions], P=12)
 T = pool12.T.toarray()  # (47.1203)
-print("T =\n", T.astype(int))
+display(Math(r"T = " + matrix_latex(T)))
 print("T col{1..12} =", (T @ np.arange(1, 13)).astype(int), "  (47.1201)")
 print("rows of T:", [f"e_{k + 1}" for k in pool12.T.indices], "  (47.1203)")
 print("equal to the printed left side:", np.array_equal(T @ np.arange(1, 13), book.LHS_1201),
@@ -194,12 +238,49 @@ print(f"the printed T is {T_printed.shape[0]} x {T_printed.shape[1]}; T_printed 
       (T_printed @ np.arange(1, 13)).astype(int), "(E-1201)")
 
 # %% [markdown]
+# ### The regions of Fig. 47.95 on a real feature map (47.1187), (47.1201)
+#
+# The same three regions read a $4 \times 3$ piece of the digit's edge map above ($P = 12$
+# entries numbered column-major, as in the figure). Each region is tinted in its colour; the
+# entry that max pooling keeps in each region is outlined in red, and $t$ lists the three
+# pooled values.
+
+# %%
+r0, c0 = (int(v) for v in np.argwhere(y_map >= 0.6 * y_map.max())[0])
+crop = y_map[r0:r0 + 4, c0:c0 + 3]
+v12 = sc.vec(crop)
+t12 = pool12.pool(v12)
+keep = [int(np.array(r)[np.argmax(v12[np.array(r) - 1])]) - 1 for r in regions]
+print("t = pool(y) over Omega_1..3:", t12.round(3), "; kept entries (1-based):",
+      [k + 1 for k in keep])
+fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(9, 4.2))
+rows_map = y_map.shape[0]
+piece = [r0 + a + (c0 + b) * rows_map for b in range(3) for a in range(4)]
+regions_over_image(y_map, [piece], ax=ax_a, numbers=False,
+                   title=f"edge map of a digit 5, the 4 x 3 piece at ({r0 + 1},{c0 + 1})")
+regions_over_image(crop, [np.array(r) - 1 for r in regions], ax=ax_b, mark=keep,
+                   title="regions $\\Omega_1, \\Omega_2, \\Omega_3$ of Fig. 47.95")
+plt.show()
+
+# %% [markdown]
 # ## permute and permute# (47.1202), (47.1204)
 #
 # $y_o = \mathrm{permute}(y) = Ty$ (47.1202) regroups a map; $y = \mathrm{permute}^\#(y_o)
 # = T^Ty_o$ (47.1204) puts the entries back. Composed with upv, $\mathrm{permute}^\#(
 # \mathrm{upv}(v))$ places $v(p')\,g_{p'}$ at the entries of $\Omega_{p'}$, which is
 # $(\partial t/\partial y)^T v$: the step the backward pass will need (47.1244).
+#
+# $$
+# y_o = \mathrm{permute}(y) \iff y_o = T y \tag{47.1202}
+# $$
+#
+# $$
+# y = \mathrm{permute}^\#(y_o) \iff y = T^T y_o \tag{47.1204}
+# $$
+#
+# $$
+# x = \mathrm{permute}^\#\Big(\mathrm{upv}\big((W_1^{(d)})^T \delta_{2,n}\big)\Big) \tag{47.1244}
+# $$
 
 # %%
 y12 = np.random.default_rng(1).standard_normal(12)

@@ -1,5 +1,14 @@
-# Source of notebooks/05_forward_propagation.ipynb; regenerate with
-#     python notebooks/build.py 05
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
 # %% [markdown]
 # # 5. Forward propagation (47.1205)-(47.1220)
@@ -17,17 +26,18 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
-from IPython.display import Image, display
+from IPython.display import Image, Math, display
 
 import sayedcnn as sc
-from sayedcnn.app.plots import image_row
+from sayedcnn.app.plots import image_row, matrix_latex
 from sayedcnn.app import plots
 from sayedcnn.data.datasets import load_digits
-from sayedcnn.forward import forward_fused, forward_listing
+from sayedcnn.fused import forward_fused
+from sayedcnn.forward import forward_listing
 from sayedcnn.reference import loops
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
-plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.2), "font.size": 8})
+plt.rcParams.update({"figure.dpi": 120, "figure.figsize": (8, 2.8), "font.size": 11})
 set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 FIG_DIR = Path(tempfile.mkdtemp())
 
@@ -40,6 +50,14 @@ FIG_DIR = Path(tempfile.mkdtemp())
 # input ($D_0 = 1$), layer 1 with $D_1 = 3$ maps of 3 x 3 masks, tanh and 2 x 2 max pooling,
 # layer 2 with $D_2 = 4$ maps, tanh and 2 x 2 mean pooling, then a feedforward network with
 # one hidden layer of 6 sigmoid units and $Q = 10$ sigmoid outputs.
+#
+# $$
+# \{y_n^{(1,1)}, y_n^{(2,1)}, \dots, y_n^{(D_1,1)}\} \tag{47.1205}
+# $$
+#
+# $$
+# \{t_n^{(1,c)}, t_n^{(2,c)}, \dots, t_n^{(D_c,c)}\}, \quad \text{each of size } P'_c \times 1 \tag{47.1207}
+# $$
 
 # %%
 net = sc.Network((8, 8), conv=[sc.Conv(3, mask=3, activation="tanh", pool=("max", 2)),
@@ -58,6 +76,10 @@ for g, k, a in params.items():
 # $H_n^{(1,0)} = [h_{n,1} \dots h_{n,P_1}]$, read out by the partition matrix of layer 1:
 # $\mathrm{vec}(H_n^{(1,0)}) = V_0 h_n$ (47.1152). There is one patch per unit of layer 1,
 # so $P_1$ of them (the listing indexes them up to $P_o$).
+#
+# $$
+# H_n^{(d,0)} = \begin{bmatrix} h_{n,1}^{(d)} & \cdots & h_{n,P_1}^{(d)} \end{bmatrix}, \qquad \mathrm{vec}\big(H_n^{(d,0)}\big) = V_0\, h_n^{(d)} \tag{47.1216}
+# $$
 
 # %%
 data = load_digits(split=False)
@@ -72,11 +94,13 @@ print("vec(H^(1,0)) == V_0 h:", np.allclose(sc.vec(res.H[1, 0]), V0 @ sc.vec(x[0
 # %% [markdown]
 # ## Layer $c = 1$: $z$, $y$, $t$ (47.1208), (47.1212), (47.1216)
 #
-# For each map $d$: $z_n^{(d,1)} = \sum_{j=1}^{D_0}\big([H_n^{(j,0)}]^T w_j^{(d,1)} -
-# \theta^{(d,1)}(j)\mathbb 1\big)$, $y_n^{(d,1)} = f(z_n^{(d,1)})$,
-# $t_n^{(d,1)} = \mathrm{pool}(y_n^{(d,1)})$. The masks are column $d$ of $W_1$ and the
+# For each map $d$ the listing computes the three lines below, here for $c = 1$. The masks are column $d$ of $W_1$ and the
 # biases column $d$ of $\Theta_1$ (47.1224). Each line is recomputed from the listing's
 # own inputs.
+#
+# $$
+# z_n^{(d,c)} = \sum_{j=1}^{D_{c-1}}\Big([H_n^{(j,c-1)}]^T w_j^{(d,c)} - \theta^{(d,c)}(j)\,\mathbb 1\Big), \quad y_n^{(d,c)} = f\big(z_n^{(d,c)}\big), \quad t_n^{(d,c)} = \mathrm{pool}\big(y_n^{(d,c)}\big) \tag{47.1216}
+# $$
 
 # %%
 ly1 = net.layers[0]
@@ -88,7 +112,7 @@ for d in range(1, ly1.D + 1):
           f"{np.allclose(np.tanh(z), res.y_conv[d, 1])}, t = maxpool(y) ok "
           f"{np.allclose(ly1.pooling.pool(res.y_conv[d, 1]), res.t_conv[d, 1])}; "
           f"P_1 = {res.z_conv[d, 1].size}, P'_1 = {res.t_conv[d, 1].size}")
-print("t^(1,1) as a 4 x 4 map =\n", sc.unvec(res.t_conv[1, 1], ly1.pooled_shape))
+display(Math(r"t_n^{(1,1)} \text{ as a } 4 \times 4 \text{ map} = " + matrix_latex(sc.unvec(res.t_conv[1, 1], ly1.pooled_shape), zeros="0")))
 display(image_row([sc.vec(x[0])] + [res.y_conv[d, 1] for d in (1, 2, 3)], ["input"] + [f"y^({d},1)" for d in (1, 2, 3)], (8, 8)))
 display(image_row([res.t_conv[d, 1] for d in (1, 2, 3)], [f"t^({d},1)" for d in (1, 2, 3)], (4, 4)))
 
@@ -100,6 +124,14 @@ display(image_row([res.t_conv[d, 1] for d in (1, 2, 3)], [f"t^({d},1)" for d in 
 # $H_n^{(d,1)}$ ($S_2 \times P_2$, 47.1211), i.e. $\mathrm{vec}(H_n^{(d,1)}) = V_1
 # t_n^{(d,1)}$ with the partition matrix $V_1$ of the 4 x 4 pooled map. Stacking over $d$
 # gives $H_{n,1}$ ($D_1S_2 \times P_2$, 47.1225).
+#
+# $$
+# \{h_{n,p}^{(d,c)}\}_{p=1}^{P_{c+1}} = \mathrm{partition}\big(t_n^{(d,c)}, P_{c+1}\big), \quad d = 1, \dots, D_c \tag{47.1209}
+# $$
+#
+# $$
+# H_n^{(d,c)} = \begin{bmatrix} h_{n,1}^{(d,c)} & \cdots & h_{n,P_{c+1}}^{(d,c)} \end{bmatrix} \quad (S_{c+1} \times P_{c+1}) \tag{47.1211}
+# $$
 
 # %%
 ly2 = net.layers[1]
@@ -114,9 +146,12 @@ print("H^(1,1) =\n", res.H[1, 1])
 # %% [markdown]
 # ## Layer $c = 2$ (47.1212)
 #
-# $z_n^{(d,2)} = \sum_{j=1}^{D_1}\big([H_n^{(j,1)}]^T w_j^{(d,2)} - \theta^{(d,2)}(j)
-# \mathbb 1\big)$: every map of layer 2 sums over all $D_1 = 3$ maps of layer 1, each with
+# Every map of layer 2 sums over all $D_1 = 3$ maps of layer 1, each with
 # its own mask $w_j^{(d,2)}$, rows $(j-1)S_2+1 .. jS_2$ of column $d$ of $W_2$ (47.1223a).
+#
+# $$
+# y_n^{(d,c+1)} = f\Big(\sum_{j=1}^{D_c}\big([H_n^{(j,c)}]^T w_j^{(d,c+1)} - \theta^{(d,c+1)}(j)\,\mathbb 1\big)\Big), \quad d = 1, \dots, D_{c+1} \tag{47.1212}
+# $$
 
 # %%
 S2 = ly2.S
@@ -134,6 +169,10 @@ display(image_row([res.t_conv[d, 2] for d in range(1, 5)], [f"t^({d},2)" for d i
 # A map may also sum over a subset $\mathcal D_c$ of the maps of the layer below (47.1213).
 # With the table below, map 1 of layer 2 reads only map 1 of layer 1, map 2 reads maps 1-2,
 # and so on; the parameters outside the table are zero and never reach $z$.
+#
+# $$
+# y_n^{(d,c+1)} = f\Big(\sum_{j \in \mathcal D_c}\big([H_n^{(j,c)}]^T w_j^{(d,c+1)} - \theta^{(d,c+1)}(j)\,\mathbb 1\big)\Big), \quad d = 1, \dots, D_{c+1} \tag{47.1213}
+# $$
 
 # %%
 table = [[0], [0, 1], [1, 2], [0, 1, 2]]
@@ -156,6 +195,14 @@ print("parameter counts:", net_t.parameter_count(), "vs full:", net.parameter_co
 # $y_{1,n} = \mathrm{col}\{t_n^{(1,C)}, \dots, t_n^{(D_C,C)}\}$ (47.1215), of size
 # $D_CP'_C$. Entry $p'$ of $t_n^{(d,C)}$ sits at position $i'_p = (d-1)P'_C + p'$ of
 # $y_{1,n}$ (47.1217); the table lists the map for $C = 2$ ($P'_2 = 4$, 1-based).
+#
+# $$
+# y_{1,n} = \mathrm{col}\{t_n^{(1,C)}, \dots, t_n^{(D_C,C)}\} \tag{47.1215}
+# $$
+#
+# $$
+# i'_p = (d-1)P'_C + p' \tag{47.1217}
+# $$
 
 # %%
 C, Pp = net.C, net.layers[-1].P_out
@@ -174,8 +221,15 @@ print("all equal:", np.array_equal(y1, np.concatenate([res.t_conv[d, C] for d in
 # Column $i$ of $W_1$ is the weight vector leaving entry $i$ of $y_{1,n}$ (47.1218)-(47.1219),
 # so the columns $(d-1)P'_C+1 .. dP'_C$, called $W_1^{(d)}$ (47.1220), are the weights
 # leaving $t_n^{(d,C)}$, and $W_1y_{1,n} = \sum_d W_1^{(d)}t_n^{(d,C)}$. Then the listing
-# runs $z_{\ell+1,n} = W_\ell y_{\ell,n} - \theta_\ell$, $y_{\ell+1,n} = f(z_{\ell+1,n})$
-# for $\ell = 1..L-1$ (47.1216).
+# runs the feedforward layers (47.1216).
+#
+# $$
+# W_1^{(d)} = [W_1]_{:,\,(d-1)P'_C+1\,:\,dP'_C} \tag{47.1220}
+# $$
+#
+# $$
+# z_{\ell+1,n} = W_\ell\, y_{\ell,n} - \theta_\ell, \qquad y_{\ell+1,n} = f(z_{\ell+1,n}), \quad \ell = 1, \dots, L-1 \tag{47.1216}
+# $$
 
 # %%
 W1 = params.W_ff[1]
@@ -196,9 +250,13 @@ print("output y = y_L =", res.output, "; largest at", int(np.argmax(res.output))
 # the output of (47.1216) computed three ways: the listing map by map, the fused batched
 # path used for training, and scalar loops over the index equations (`sayedcnn.reference`).
 # The parameters are untrained, so the output is not yet a prediction.
+#
+# $$
+# y_n = y_{L,n} = \text{the output of the listing: } h_n \to \{z_n^{(d,c)}, y_n^{(d,c)}, t_n^{(d,c)}\}_{c=1}^{C} \to y_{1,n} \to \dots \to y_{L,n} \tag{47.1216}
+# $$
 
 # %%
-display(Image(filename=plots.feature_maps(net, params, x, FIG_DIR / "maps.png", label=int(labels[n]), dpi=70)))
+display(Image(filename=plots.feature_maps(net, params, x, FIG_DIR / "maps.png", label=int(labels[n]), dpi=110)))
 fused = forward_fused(net, params, X[n:n + 1]).output[0]  # (47.1216), batched
 by_loops = loops.forward(net, params, x)["output"]  # (47.1216), scalar loops
 print("listing:", res.output)

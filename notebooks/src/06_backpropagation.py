@@ -1,5 +1,14 @@
-# Source of notebooks/06_backpropagation.ipynb; regenerate with
-#     python notebooks/build.py 06
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
 # %% [markdown]
 # # 6. Backpropagation (47.1221)-(47.1274)
@@ -17,20 +26,22 @@
 import matplotlib.pyplot as plt
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 import numpy as np
+from IPython.display import Math, display
 import scipy.sparse as sp
 import sympy
 
 import sayedcnn as sc
-from sayedcnn.app.plots import spy_row
+from sayedcnn.app.plots import spy_row, windows_over_image, matrix_latex
 from sayedcnn.fidelity import book_examples as book
 from sayedcnn.fidelity import symbolic
 from sayedcnn.data.datasets import load_digits
 from sayedcnn.forward import forward_listing
 from sayedcnn.reference import finite_diff, loops
-from sayedcnn.training import backward_listing, one_hot
+from sayedcnn.training import backward_listing
+from sayedcnn.losses import one_hot
 
 np.set_printoptions(precision=4, suppress=True, linewidth=120)
-plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.4), "font.size": 8})
+plt.rcParams.update({"figure.dpi": 120, "figure.figsize": (8, 3.0), "font.size": 11})
 set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inline
 
 
@@ -43,6 +54,10 @@ set_matplotlib_formats("png")  # figures returned by sayedcnn.app.plots show inl
 # $\theta^{(d,c)}$ (47.1223b) as the columns of $W_c$ ($S_cD_{c-1}\times D_c$, 47.1224a) and
 # $\Theta_c$ ($D_{c-1}\times D_c$, 47.1224b); the feature matrices of a layer stack into
 # $H_{n,c}$ ($D_cS_{c+1}\times P_{c+1}$, 47.1225). The network is the one of notebook 5.
+#
+# $$
+# W_c = \begin{bmatrix} W^{(1,c)} & \cdots & W^{(D_c,c)} \end{bmatrix}\ (S_c D_{c-1} \times D_c), \qquad H_{n,c} = \begin{bmatrix} H_n^{(1,c)} \\ \vdots \\ H_n^{(D_c,c)} \end{bmatrix}\ (D_c S_{c+1} \times P_{c+1}) \tag{47.1216}
+# $$
 
 # %%
 net = sc.Network((8, 8), conv=[sc.Conv(3, mask=3, activation="tanh", pool=("max", 2)),
@@ -61,9 +76,12 @@ print("\nH_{n,0}", res.H_stacked[0].shape, " H_{n,1}", res.H_stacked[1].shape, "
 # %% [markdown]
 # ## The empirical risk (47.1227)-(47.1229)
 #
-# $J_{emp} = \sum_c\rho_1\|W_c\|_F^2 + \sum_\ell\rho_2\|W_\ell\|_F^2 + \frac1N\sum_n
-# \|\gamma_n - y_n\|^2$ (47.1229); the variant (47.1227) divides the regularisers by $N$ too.
+# The risk (47.1229); the variant (47.1227) divides the regularisers by $N$ too.
 # The biases are not regularised.
+#
+# $$
+# J_{\rm emp}(W, \theta) = \sum_{c=1}^{C} \rho_1 \|W_c\|_F^2 + \sum_{\ell=1}^{L-1} \rho_2 \|W_\ell\|_F^2 + \frac{1}{N}\sum_{n=0}^{N-1} \|\gamma_n - y_n\|^2 \tag{47.1229}
+# $$
 
 # %%
 rho1, rho2 = 0.01, 0.02
@@ -77,8 +95,15 @@ print(f"J_emp (47.1227) = {net.risk(params, X, Gamma, rho1, rho2, scaling='1227'
 # ## Sensitivities of the feedforward layers (47.1232)-(47.1234)
 #
 # $\delta_{\ell,n}(j) = \partial\|\gamma_n - y_n\|^2/\partial z_{\ell,n}(j)$ (47.1232); at
-# the output $\delta_{L,n} = 2(y_n - \gamma_n)\odot f'(z_n)$ (47.1233), and backwards
-# $\delta_{\ell,n} = f'(z_{\ell,n})\odot(W_\ell^T\delta_{\ell+1,n})$ (47.1234).
+# the output it is (47.1233), and backwards (47.1234).
+#
+# $$
+# \delta_{L,n} = 2(y_n - \gamma_n) \odot f'(z_n) \tag{47.1233}
+# $$
+#
+# $$
+# \delta_{\ell,n} = f'(z_{\ell,n}) \odot \big(W_\ell^T \delta_{\ell+1,n}\big) \tag{47.1234}
+# $$
 
 # %%
 sens = backward_listing(net, params, res, gamma, keep_V=True)  # the whole backward pass
@@ -96,9 +121,19 @@ print("delta_2 =", d_2, " ok", np.allclose(d_2, sens.delta_ff[2]))
 # (47.1239) the weights leaving the pooled entry that $j$ feeds. In vector form: take
 # $v = (W_1^{(d)})^T\delta_{2,n}$ (47.1241), upsample it by the gradient vectors of the
 # pooling, $\mathrm{upv}(v)$ (47.1242)-(47.1243), put the entries back in place with
-# $\mathrm{permute}^\#$ (47.1244), and multiply by $f'$:
-# $\delta_n^{(d,C)} = f'(z_n^{(d,C)})\odot\mathrm{permute}^\#(\mathrm{upv}((W_1^{(d)})^T
-# \delta_{2,n}))$ (47.1245).
+# $\mathrm{permute}^\#$ (47.1244), and multiply by $f'$ (47.1245).
+#
+# $$
+# v = \big(W_1^{(d)}\big)^T \delta_{2,n} \tag{47.1241}
+# $$
+#
+# $$
+# \mathrm{upv}(v) = \mathrm{col}\big\{\alpha_j\, g_{n,j}^{(d,C)}\big\} \tag{47.1243}
+# $$
+#
+# $$
+# \delta_n^{(d,C)} = f'\big(z_n^{(d,C)}\big) \odot \mathrm{permute}^\#\Big(\mathrm{upv}\big((W_1^{(d)})^T \delta_{2,n}\big)\Big), \quad d = 1, \dots, D_C \tag{47.1245}
+# $$
 
 # %%
 C, last = net.C, net.layers[-1]
@@ -115,6 +150,14 @@ for d in range(1, last.D + 1):
 # symbols for $f'$, $\delta_{2,n}$, $W_1^{(d)}$ and the pooling derivatives,
 # `sayedcnn.fidelity.symbolic` forms $f'\odot\mathrm{permute}^\#(\mathrm{upv}(v))$ and compares it
 # with the printed rows: they agree (the first four rows are shown).
+#
+# $$
+# \delta_n^{(d,C)}(j) = f'\big(z_n^{(d,C)}(j)\big)\, \frac{\partial t_n^{(d,C)}(p''_j)}{\partial y_n^{(d,C)}(j)}\, \big[(W_1^{(d)})^T\delta_{2,n}\big](p''_j), \quad j = 1, \dots, 12 \tag{47.1240}
+# $$
+#
+# $$
+# \delta_n^{(d,C)} = f'\big(z_n^{(d,C)}\big) \odot \mathrm{permute}^\#\Big(\mathrm{upv}\big((W_1^{(d)})^T \delta_{2,n}\big)\Big) \tag{47.1245}
+# $$
 
 # %%
 printed, computed = symbolic.example_1240()  # (47.1240), (47.1245)
@@ -133,6 +176,14 @@ print("all 12 rows agree:", all(sympy.expand(a - b) == 0 for a, b in zip(printed
 # (47.1251). The book then finds the same matrix as
 # $(V_c^T\odot(\mathbb 1_6\mathbb 1_4^T\otimes w^T))(I_4\otimes\mathbb 1_2)$ (47.1256),
 # whose pattern is the skeleton $V_c^T(I_4\otimes\mathbb 1_2)$ (47.1255). Symbolically:
+#
+# $$
+# b_n^{(d,d',c)} = \begin{bmatrix} w_1 & 0 & w_2 & 0 \\ 0 & w_2 & 0 & w_2 \\ w_2 & 0 & 0 & 0 \\ 0 & w_1 & 0 & 0 \\ 0 & 0 & w_1 & 0 \\ 0 & 0 & 0 & w_1 \end{bmatrix} \delta_n^{(d',c+1)} \tag{47.1251}
+# $$
+#
+# $$
+# \Big(V_c^T \odot \big(\mathbb 1_6 \mathbb 1_4^T \otimes (w_d^{(d',c+1)})^T\big)\Big)(I_4 \otimes \mathbb 1_2) = \text{the } 6 \times 4 \text{ matrix of (47.1251)} \tag{47.1256}
+# $$
 
 # %%
 printed_1256, computed_1256 = symbolic.example_1256()  # (47.1256) with symbols w1, w2
@@ -150,30 +201,73 @@ print("b =", list(b_computed), "\nequal to the printed product:",
 # $\{1,3\}, \{4,2\}, \{5,1\}, \{6,2\}$ of (47.1253), the indicator $(I_4\otimes\mathbb 1_2)^T
 # V_c$ (47.1254), the skeleton (47.1255), and (47.1256) at $w = (2, 3)$, formed literally
 # with the Kronecker and Hadamard products.
+#
+# $$
+# V_c = \begin{bmatrix} e_1 & e_3 & e_4 & e_2 & e_5 & e_1 & e_6 & e_2 \end{bmatrix}^T \quad (8 \times 6) \tag{47.1252}
+# $$
+#
+# $$
+# \Big(V_c^T \odot \big(\mathbb 1_6 \mathbb 1_4^T \otimes (w_d^{(d',c+1)})^T\big)\Big)(I_4 \otimes \mathbb 1_2) \tag{47.1256}
+# $$
 
 # %%
 V_c = sc.partition_matrix(np.array(book.PRINTED_1253).reshape(4, 2) - 1, 6)  # (47.1252)
-print("V_c (8 x 6) =\n", V_c.toarray().astype(int))
+display(Math(r"V_c\ (8 \times 6) = " + matrix_latex(V_c)))
 print("V_c col{1..6} =", (V_c @ np.arange(1, 7)).astype(int), "  (47.1253)")
-print("(I_4 (x) 1_2)^T V_c =\n", sc.patch_indicator(V_c, 4, 2).toarray().astype(int), "  (47.1254)")
-print("skeleton =\n", sc.V_ddc_skeleton(V_c, 4, 2).toarray().astype(int), "  (47.1255)")
+display(Math(r"(I_4 \otimes \mathbb 1_2)^T V_c = " + matrix_latex(sc.patch_indicator(V_c, 4, 2), zeros="0") + r"\quad\text{(47.1254)}"))
+display(Math(r"V_c^T(I_4 \otimes \mathbb 1_2) = " + matrix_latex(sc.V_ddc_skeleton(V_c, 4, 2), zeros="0") + r"\quad\text{(47.1255)}"))
 B = sc.V_ddc(V_c, [2.0, 3.0], 4, 2, literal=True).toarray()  # (47.1256)
-print("V^(d,d',c+1) at w = (2, 3) =\n", B)
+display(Math(r"V^{(d,d',c+1)} \text{ at } w = (2, 3): " + matrix_latex(B, zeros="0")))
 print("equals the printed matrix at w = (2, 3):",
       np.array_equal(B, book.substitute(book.PRINTED_1251, w1=2.0, w2=3.0)))
 
 # %% [markdown]
+# ### Fig. 47.99 on a real digit (47.1250), (47.1255)
+#
+# Entry $p''$ of the pooled map $t_n^{(1,1)}$ (4 x 4, from the digit above) is read by
+# several windows of layer 2 (3 x 3 masks, zero extension): every one of them sends a term
+# $\delta_n^{(d',2)}(i)\,\partial z_n^{(d',2)}(i)/\partial t_n^{(1,1)}(p'')$ back to it in
+# $b_n^{(1,d',1)}(p'')$ (47.1250). The windows drawn are the nonzero entries of row $p''$ of
+# the skeleton $V_1^T(I_{P_2}\otimes\mathbb 1_{S_2})$ (47.1255), computed by the package.
+
+# %%
+ly2 = net.layers[1]
+t_map = sc.unvec(res.t_conv[1, 1], net.layers[0].pooled_shape)
+skeleton = sc.V_ddc_skeleton(ly2.partition.V, ly2.P, ly2.S).toarray()
+p_sel = 5  # 0-based entry p'' of t^(1,1): row 1, column 1 of the 4 x 4 map
+readers = np.flatnonzero(skeleton[p_sel])
+print(f"entry p'' = {p_sel + 1} of t^(1,1) is read by the windows p =", readers + 1,
+      f"of layer 2 ({len(readers)} of P_2 = {ly2.P})")
+fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(9, 4.2))
+digit_im = ax_a.imshow(x[0], cmap="gray_r")
+ax_a.set_title(f"the digit {labels[1]} (8 x 8)", fontsize=10)
+ax_a.set_axis_off()
+fig.colorbar(digit_im, ax=ax_a, fraction=0.04)
+windows_over_image(t_map, ly2.partition, readers, ax=ax_b, cmap="viridis",
+                   labels=[f"p={p + 1}" for p in readers],
+                   title=f"$t^{{(1,1)}}$ (4 x 4) and the windows reading entry {p_sel + 1}")
+ax_b.add_patch(plt.Rectangle((p_sel // 4 - 0.5, p_sel % 4 - 0.5), 1, 1, fill=False, ec="red", lw=3))
+plt.show()
+
+# %% [markdown]
 # ## $V^{(d,d',c+1)}$ in the network (47.1257)-(47.1258)
 #
-# In general $V^{(d,d',c+1)} = (V_c^T\odot(\mathbb 1_{P'_c}\mathbb 1_{P_{c+1}}^T\otimes
-# (w_d^{(d',c+1)})^T))(I_{P_{c+1}}\otimes\mathbb 1_{S_{c+1}})$, of size $P'_c\times P_{c+1}$
-# (47.1257), and $b_n^{(d,d',c)} = V^{(d,d',c+1)}\delta_n^{(d',c+1)}$ (47.1258). (The
+# In general $V^{(d,d',c+1)}$ is the $P'_c\times P_{c+1}$ matrix of (47.1257), and
+# (47.1258) gives $b$. (The
 # print has $\mathbb 1_{S_c}$ in the last factor and calls $V_c$ $P_{c+1}S_c\times P'_c$;
 # the sizes work only with $S_{c+1}$, errata E-1252 and E-1257.) Since
 # $z_n^{(d',c+1)}$ is linear in $t_n^{(d,c)}$, the definition (47.1250) says
 # $V^{(d,d',c+1)}$ is the transpose of the Jacobian $\partial z^{(d',c+1)}/\partial
 # t^{(d,c)}$; the Jacobian is formed below column by column from the partition
 # (`patch_matrix` of unit vectors) and compared for every pair $(d, d')$ of the network.
+#
+# $$
+# V^{(d,d',c+1)} = \Big(V_c^T \odot \big(\mathbb 1_{P'_c}\mathbb 1_{P_{c+1}}^T \otimes (w_d^{(d',c+1)})^T\big)\Big)\big(I_{P_{c+1}} \otimes \mathbb 1_{S_{c+1}}\big) \quad (P'_c \times P_{c+1}) \tag{47.1257}
+# $$
+#
+# $$
+# b_n^{(d,d',c)} = V^{(d,d',c+1)}\, \delta_n^{(d',c+1)} \tag{47.1258}
+# $$
 
 # %%
 ly1, ly2 = net.layers
@@ -193,9 +287,12 @@ display(spy_row([V_1, sens.V[1, 1, 2], sc.V_ddc_skeleton(V_1, ly2.P, ly2.S)],
 # %% [markdown]
 # ## $\delta_n^{(d,c)}$ for $c < C$ (47.1259)-(47.1262)
 #
-# As at the boundary, $b$ is upsampled and put back in place:
-# $\delta_n^{(d,c)} = \sum_{d'}f'(z_n^{(d,c)})\odot\mathrm{permute}^\#(\mathrm{upv}(
-# V^{(d,d',c+1)}\delta_n^{(d',c+1)}))$ (47.1260)-(47.1262). Recomputed from the pieces:
+# As at the boundary, $b$ is upsampled and put back in place (47.1260)-(47.1262).
+# Recomputed from the pieces:
+#
+# $$
+# \delta_n^{(d,c)} = \sum_{d'=1}^{D_{c+1}} f'\big(z_n^{(d,c)}\big) \odot \mathrm{permute}^\#\Big(\mathrm{upv}\big(V^{(d,d',c+1)}\delta_n^{(d',c+1)}\big)\Big), \quad d = 1, \dots, D_c \tag{47.1262}
+# $$
 
 # %%
 for d in range(1, ly1.D + 1):
@@ -212,6 +309,14 @@ print("agrees with the scalar loops of (47.1246)-(47.1249):",
 # The row-by-row form (47.1259) for the regions of Fig. 47.95, with symbols: the printed
 # column of $b(p'')$ indices disagrees with $\mathrm{permute}^\#(\mathrm{upv}(b))$ from
 # row 4 on, while the column of pooling derivatives beside it is right (erratum E-1259).
+#
+# $$
+# \delta_n^{(d,c)}(j) = f'\big(z_n^{(d,c)}(j)\big)\,\frac{\partial t_n^{(d,c)}(p''_j)}{\partial y_n^{(d,c)}(j)}\, b_n^{(d,d',c)}(p''_j), \quad j = 1, \dots, 12 \tag{47.1259}
+# $$
+#
+# $$
+# x = \mathrm{permute}^\#\big(\mathrm{upv}(b_n^{(d,d',c)})\big) \tag{47.1260}
+# $$
 
 # %%
 printed_1259, computed_1259 = symbolic.example_1259()  # (47.1259), (47.1260)
@@ -229,6 +334,18 @@ print("row 4 printed     :", printed_1259[3], "\n      computed    :", computed_
 # \delta_n^{(d,c)}$, so the whole column $W^{(d,c)}$ has $\partial/\partial W^{(d,c)} =
 # H_{n,c-1}\delta_n^{(d,c)}$ (47.1269). Checked against the per-sample gradient of the
 # package (the listing with $N = 1$ and no regularisation).
+#
+# $$
+# \frac{\partial \|\gamma_n - y_n\|^2}{\partial W_\ell} = \delta_{\ell+1,n}\, y_{\ell,n}^T \tag{47.1263}
+# $$
+#
+# $$
+# \frac{\partial \|\gamma_n - y_n\|^2}{\partial \theta_\ell} = -\delta_{\ell+1,n} \tag{47.1264}
+# $$
+#
+# $$
+# \frac{\partial \|\gamma_n - y_n\|^2}{\partial W^{(d,c)}} = H_{n,c-1}\, \delta_n^{(d,c)} \tag{47.1269}
+# $$
 
 # %%
 g1 = net.gradients(params, x[None], gamma[None], method="listing")  # one sample, N = 1
@@ -247,6 +364,18 @@ for c in (1, 2):
 # For the biases $\partial/\partial\theta^{(d,c)}(j) = -\mathbb 1^T\delta_n^{(d,c)}$ for every
 # $j$ (47.1272)-(47.1273), so $\partial/\partial\Theta_c = -(\mathbb 1_{D_c}^T\otimes
 # \mathbb 1_{D_{c-1}}\mathbb 1_{P_c}^T)\Delta_{n,c}$ (47.1274).
+#
+# $$
+# \Delta_{n,c} = \begin{bmatrix} \delta_n^{(1,c)} & & \\ & \ddots & \\ & & \delta_n^{(D_c,c)} \end{bmatrix} \quad (D_c P_c \times D_c) \tag{47.1270}
+# $$
+#
+# $$
+# \frac{\partial \|\gamma_n - y_n\|^2}{\partial W_c} = \big(\mathbb 1_{D_c}^T \otimes H_{n,c-1}\big)\,\Delta_{n,c} \tag{47.1271}
+# $$
+#
+# $$
+# \frac{\partial \|\gamma_n - y_n\|^2}{\partial \Theta_c} = -\big(\mathbb 1_{D_c}^T \otimes \mathbb 1_{D_{c-1}}\mathbb 1_{P_c}^T\big)\,\Delta_{n,c} \tag{47.1274}
+# $$
 
 # %%
 for c in (1, 2):
@@ -269,6 +398,10 @@ display(spy_row([sens.Delta[1], sens.Delta[2], sp.csr_matrix(np.kron(np.ones((1,
 # The finite-difference step is $10^{-6}$ (relative): max pooling has kinks where two
 # entries of a region tie, and on these digits two entries of one region differ by only
 # $5\times10^{-5}$, which a larger step would straddle.
+#
+# $$
+# \frac{\partial J_{\rm emp}}{\partial W_\ell} = 2\rho_2 W_\ell + \frac{1}{N}\sum_{n} \delta_{\ell+1,n}\, y_{\ell,n}^T, \qquad \frac{\partial J_{\rm emp}}{\partial W_c} = 2\rho_1 W_c + \frac{1}{N}\sum_{n} \big(\mathbb 1_{D_c}^T \otimes H_{n,c-1}\big)\Delta_{n,c} \tag{47.1275}
+# $$
 
 # %%
 g_listing = net.gradients(params, X, Gamma, rho1, rho2, method="listing")  # (47.1275)

@@ -1,5 +1,14 @@
-# Source of notebooks/07_training.ipynb; regenerate with
-#     python notebooks/build.py 07
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
 # %% [markdown]
 # # 7. Training (47.1275)-(47.1276)
@@ -21,10 +30,12 @@ from IPython.display import Image, display
 import sayedcnn as sc
 from sayedcnn.app import plots
 from sayedcnn.data.datasets import load_digits
-from sayedcnn.training import accuracy, one_hot, sgd_step_listing
+from sayedcnn.sgd import accuracy
+from sayedcnn.losses import one_hot
+from sayedcnn.training import sgd_step_listing
 
 np.set_printoptions(precision=4, suppress=True, linewidth=120)
-plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 2.4), "font.size": 8})
+plt.rcParams.update({"figure.dpi": 120, "figure.figsize": (8, 3.0), "font.size": 11})
 FIG_DIR = Path(tempfile.mkdtemp())
 
 # %% [markdown]
@@ -35,6 +46,10 @@ FIG_DIR = Path(tempfile.mkdtemp())
 # $\gamma_n = e_{label}$ for the sigmoid outputs of the quadratic risk. The network has
 # $C = 2$ correlation layers (8 and 16 maps, 3 x 3 masks, tanh, 2 x 2 max pooling), a
 # hidden layer of 32 sigmoid units and $Q = 10$ outputs.
+#
+# $$
+# J_{\rm emp} = \sum_{c} \rho_1 \|W_c\|_F^2 + \sum_{\ell} \rho_2 \|W_\ell\|_F^2 + \frac{1}{N}\sum_{n=0}^{N-1} \|\gamma_n - y_n\|^2, \qquad \gamma_n = e_{\rm label} \tag{47.1229}
+# $$
 
 # %%
 data = load_digits(seed=0)
@@ -53,12 +68,18 @@ print("initial risk J_emp =", round(net.risk(params0, data.X_train, Gamma_train)
 # ## One step of the listing (47.1276)
 #
 # For one training point the listing feeds $h_n$ forward (47.1216), runs the backward pass
-# and updates $W_{\ell,n} = (1-2\mu\rho_2)W_{\ell,n-1} - \mu\,\delta_{\ell+1,n}y_{\ell,n}^T$,
-# $\theta_{\ell,n} = \theta_{\ell,n-1} + \mu\,\delta_{\ell+1,n}$, and the same for $W_c$
-# and $\Theta_c$ with the Kronecker forms (47.1276). (Two slips of the print are corrected:
+# and updates every parameter (47.1276), the correlation layers with the Kronecker forms. (Two slips of the print are corrected:
 # the $\theta_\ell$ line has $-\mu\delta$ and the $W_\ell$ line $\mu\mu$, errata E-1276a and
 # E-1276b; see notebook 9.) The line-by-line listing and the batched path give the same
 # step, and the step lowers the loss of that sample.
+#
+# $$
+# W_{\ell,n} = (1 - 2\mu\rho_2)\,W_{\ell,n-1} - \mu\,\delta_{\ell+1,n}\, y_{\ell,n}^T, \qquad \theta_{\ell,n} = \theta_{\ell,n-1} + \mu\,\delta_{\ell+1,n} \tag{47.1276}
+# $$
+#
+# $$
+# W_{c,n} = (1 - 2\mu\rho_1)\,W_{c,n-1} - \mu\,\big(\mathbb 1_{D_c}^T \otimes H_{n,c-1}\big)\Delta_{n,c}, \qquad \Theta_{c,n} = \Theta_{c,n-1} + \mu\,\big(\mathbb 1_{D_c}^T \otimes \mathbb 1_{D_{c-1}}\mathbb 1_{P_c}^T\big)\Delta_{n,c} \tag{47.1276}
+# $$
 
 # %%
 mu, rho1, rho2 = 1.0, 1e-4, 1e-4
@@ -76,6 +97,14 @@ print(f"loss of this sample: {before:.4f} -> {after:.4f}")
 # With a mini-batch of $B$ samples each step moves every parameter by $-\mu$ times the
 # derivative of $J_{emp}$ (47.1229) over the batch, i.e. with $N = B$: the sums of
 # (47.1275) divided by $B$.
+#
+# $$
+# \frac{\partial J_{\rm emp}}{\partial W_\ell} = 2\rho_2 W_\ell + \frac{1}{B}\sum_{n \in \text{batch}} \delta_{\ell+1,n}\, y_{\ell,n}^T \ \ \text{(and likewise for } \theta_\ell, W_c, \Theta_c) \tag{47.1275}
+# $$
+#
+# $$
+# W_\ell \leftarrow W_\ell - \mu\, \frac{\partial J_{\rm emp}}{\partial W_\ell}, \quad \dots \tag{47.1276}
+# $$
 
 # %%
 idx = np.arange(16)
@@ -92,6 +121,10 @@ print("batch risk:", round(net.risk(params0, data.X_train[idx], Gamma_train[idx]
 # light regularisation, $\rho_1 = \rho_2 = 10^{-4}$; the order of each epoch is drawn from a
 # seeded generator, so the run is reproducible. The loss of every mini-batch is recorded
 # for the learning curve.
+#
+# $$
+# W \leftarrow W - \mu\, \frac{\partial J_{\rm emp}}{\partial W} \ \text{ over each mini-batch, for every } W_\ell, \theta_\ell, W_c, \Theta_c \tag{47.1276}
+# $$
 
 # %%
 batch_trace = ([], [])
@@ -112,13 +145,17 @@ for e, loss, tr, te in zip(history["epoch"], history["loss"], history["train_acc
 
 # %%
 display(Image(filename=plots.learning_curves(history, FIG_DIR / "curves.png", batch_trace=batch_trace,
-                                             title="8x8 digits, C = 2, quadratic risk (47.1229)", dpi=70)))
+                                             title="8x8 digits, C = 2, quadratic risk (47.1229)", dpi=110)))
 
 # %% [markdown]
 # ## Where it errs (47.1231)
 #
 # The predicted class is the largest entry of the output $y_n$ (47.1231). The confusion
 # matrix of the test digits (rows: true class, columns: predicted) and a few misread digits.
+#
+# $$
+# y_n = \mathrm{col}\{y_n(1), \dots, y_n(Q)\}, \qquad \hat k_n = \mathop{\mathrm{argmax}}_{k} y_n(k) \tag{47.1231}
+# $$
 
 # %%
 out = net.predict(params, data.X_test)  # y_n of (47.1231), one row per test digit
@@ -142,8 +179,8 @@ plt.show()
 # masks they vectorise, before and after training.
 
 # %%
-display(Image(filename=plots.layer1_masks(net, params0, FIG_DIR / "masks0.png", dpi=70)))
-display(Image(filename=plots.layer1_masks(net, params, FIG_DIR / "masks.png", dpi=70)))
+display(Image(filename=plots.layer1_masks(net, params0, FIG_DIR / "masks0.png", dpi=110)))
+display(Image(filename=plots.layer1_masks(net, params, FIG_DIR / "masks.png", dpi=110)))
 
 # %% [markdown]
 # ## Feature maps of a test digit (47.1216)
@@ -154,4 +191,4 @@ display(Image(filename=plots.layer1_masks(net, params, FIG_DIR / "masks.png", dp
 # %%
 k = int(np.flatnonzero(data.y_test == 3)[0])
 display(Image(filename=plots.feature_maps(net, params, data.X_test[k], FIG_DIR / "maps.png",
-                                          label=int(data.y_test[k]), dpi=70)))
+                                          label=int(data.y_test[k]), dpi=110)))

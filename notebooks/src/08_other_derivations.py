@@ -1,5 +1,14 @@
-# Source of notebooks/08_other_derivations.ipynb; regenerate with
-#     python notebooks/build.py 08
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
 # %% [markdown]
 # # 8. Four other derivations beside the book's matrices
@@ -15,8 +24,10 @@
 
 # %%
 import numpy as np
+from IPython.display import Math, display
 
 import sayedcnn as sc
+from sayedcnn.app.plots import matrix_latex
 from sayedcnn.fidelity.seeds import s000, s001, s002, s004
 
 np.set_printoptions(precision=4, suppress=True, linewidth=120)
@@ -71,11 +82,19 @@ show_examples(s000.examples())
 # (47.1157), (47.1225) with rows and columns reordered by commutation matrices
 # (row-major vs the book's column-major vec). For several channels the lecture's
 # $M_F^{filter}$ gives the same outputs as the book's $\sum_j (H^{(j)})^T w_j$ (47.1164).
+#
+# $$
+# H_n = \begin{bmatrix} h_{n,1} & \cdots & h_{n,P} \end{bmatrix} \quad (S \times P) \tag{47.1157}
+# $$
+#
+# $$
+# y_n(p) = f\Big(\sum_{j}\big([h_{n,p}^{(j)}]^T w_j - \theta(j)\big)\Big) \tag{47.1164}
+# $$
 
 # %%
 X6 = s001.labelled_image()
 M = s001.im2col(X6, 3)  # from the book's V (47.1157)
-print("X =\n", X6)
+display(Math(r"X = " + matrix_latex(X6, zeros="0")))
 print("M_X^im rows 1-5 and 16 (computed):\n", M[[0, 1, 2, 3, 4, 15]])
 rng = np.random.default_rng(0)
 Xrgb, F = rng.standard_normal((4, 6, 6)), rng.standard_normal((4, 3, 3))

@@ -1,5 +1,14 @@
-# Source of notebooks/09_errata.ipynb; regenerate with
-#     python notebooks/build.py 09
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
 # %% [markdown]
 # # 9. Errata, each with its numbers
@@ -29,13 +38,18 @@ def show_markdown(text):
     display({"text/markdown": text, "text/plain": text}, raw=True)
 
 
+def show_tex(s):  # LaTeX (it has a backslash) as math, plain words as words
+    return f"${s}$" if "\\" in s else s.replace("|", "\\|")
+
+
 def show_errata(items):
     for e in items:
         d = results[e.id]
         shown.add(e.id)
         show_markdown(
             f"**{e.id}** ({e.equation}, {e.kind}), {e.location}\n\n"
-            f"printed:\n$${e.printed}$$\n\ncorrected:\n$${e.corrected}$$\n\n*why:* {e.reason}.\n\n"
+            f"printed:\n\n$$\n{e.printed}\n$$\n\ncorrected:\n\n$$\n{e.corrected}\n$$\n\n"
+            f"*why:* {e.reason}.\n\n"
             f"- printed form: {d.printed}\n- corrected form: {d.corrected}\n"
             f"- {'shown: the print fails, the correction passes' if d.shown else '**NOT SHOWN**'}\n")
 
@@ -130,7 +144,7 @@ show_errata([e for e in errata.ERRATA if e.source != "chapter"])
 
 # %%
 show_markdown("\n".join(["| where | printed | read |", "| --- | --- | --- |"] + [
-    f"| {n.location} | ${n.printed}$ | ${n.corrected}$ |".replace("\n", " ")
+    f"| {n.location} | {show_tex(n.printed)} | {show_tex(n.corrected)} |".replace("\n", " ")
     for n in errata.NOTATION]))
 show_markdown("\n".join(["| equation | claim | finding |", "| --- | --- | --- |"] + [
     f"| {v.equation} | {v.claim} | {v.finding} |" for v in errata.VERIFIED]))

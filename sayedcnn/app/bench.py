@@ -7,10 +7,16 @@ The measured computation is the forward pass (47.1216) and the training listing'
   equations;
 * ``listing``: :func:`sayedcnn.training.gradients_listing`, (47.1275) line for line with
   :math:`V^{(d,d',c+1)}` (47.1257) built for every pair of maps, sample by sample;
-* ``fused``: :func:`sayedcnn.training.gradients_fused`, the same algebra batched;
+* ``fused``: the engine, :func:`sayedcnn.fused.gradients_fused`, the same algebra batched,
+  with one :class:`~sayedcnn.fused.Engine` (its work space) kept across the timed calls as
+  ``fit`` keeps one per run;
 * ``torch``: the same network in PyTorch (float64, autograd), built by
   :func:`sayedcnn.interop.torch.to_torch` from the book-shaped parameters, its gradients
   converted back and checked equal to the fused ones before any timing.
+
+* ``gemm``: the engine's matrix products alone, on arrays of the same shapes and layout
+  (:func:`gemm_products`): the GEMM bound, i.e. the products' flop count at the rate numpy
+  reaches on them in the same run.
 
 Every method of a cell (workload, batch size) is timed in one process with interleaved
 repeats (each round runs every method for a block of 5 timed calls, after one untimed call
@@ -27,6 +33,12 @@ Workloads:
 * ``W2`` (book style): 28x28x1 -> 6 maps 5x5 'same', tanh -> 2x2 max-pool -> 16 maps 5x5
   'same', tanh -> 2x2 max-pool -> FC 64 tanh -> 10 sigmoid.
 
+:func:`profile_cell` (``bench --profile``) splits the engine's time into its kinds of work
+(GEMM, activations, pooling forward and backward, the scatter of (47.1258), patch copies,
+allocation, other entrywise work, Python between the operations) with the clock of
+:class:`~sayedcnn.fused.Engine`; :func:`train_bench` (``bench --train``) times one epoch of
+the ``train`` command's network on MNIST-5k in the engine and in PyTorch.
+
 PyTorch and threadpoolctl are optional and imported inside the functions that use them.
 """
 
@@ -42,8 +54,10 @@ import tracemalloc
 
 import numpy as np
 
+from .. import fused
+from ..fused import Engine, gradients_fused
 from ..network import Conv, Network
-from ..training import gradients_fused, gradients_listing
+from ..training import gradients_listing
 
 __all__ = [
     "WORKLOADS",
@@ -51,6 +65,7 @@ __all__ = [
     "workload",
     "work",
     "gradient_flops",
+    "gemm_products",
     "machine_info",
     "blas_info",
     "time_interleaved",
@@ -62,6 +77,11 @@ __all__ = [
     "scaling",
     "run",
     "format_report",
+    "profile_cell",
+    "profile",
+    "format_profile",
+    "train_bench",
+    "format_train",
     "to_json",
 ]
 
@@ -72,17 +92,21 @@ WORKLOADS = {
           "-> 2x2 max-pool -> FC 64 tanh -> 10 sigmoid (book style)",
 }
 
-#: The performance targets: (ratio, workload, batch, bound).
+#: The performance targets: (ratio, workload, batch, bound). ``fused/gemm`` is the engine's
+#: time over its GEMM bound (the same products alone, timed in the same run).
 TARGETS = [
-    ("fused/torch", "W1", 1, 0.5), ("fused/torch", "W2", 1, 0.5),
-    ("fused/torch", "W1", 64, 1.0), ("fused/torch", "W2", 64, 1.0),
-    ("listing/fused", "W2", 1, 20.0),
+    ("fused/torch", "W1", 1, 0.5), ("fused/torch", "W1", 64, 0.7),
+    ("fused/torch", "W2", 1, 0.5), ("fused/torch", "W2", 64, 0.7),
+    ("listing/fused", "W2", 1, 20.0), ("fused/gemm", "W2", 64, 2.0),
 ]
+
+#: The target of ``bench --train``: engine epoch / PyTorch epoch.
+TRAIN_TARGET = 0.8
 
 #: The largest relative difference accepted between torch's and the fused derivatives.
 TORCH_TOL = 1e-9
 
-METHODS = ("fused", "torch", "listing", "loops")
+METHODS = ("fused", "torch", "listing", "loops", "gemm")
 
 
 # ---------------------------------------------------------------------------
@@ -131,6 +155,48 @@ def gradient_flops(net, N):
     for l in range(1, net.L):
         f += 3 * 2 * N * net.n[l] * net.n[l + 1]
     return f
+
+
+def gemm_products(net, N, seed=0):
+    r"""The dense matrix products of one engine derivative on ``N`` samples, as operand pairs
+    of the shapes and memory layouts the engine uses: per correlation layer the patch rows
+    times :math:`W_c` for :math:`z` (47.1216), their transpose times :math:`\Delta` for
+    (47.1271) and, for ``c > 1``, :math:`\Delta W_c^T` before the scatter of (47.1258); per
+    feedforward layer the forward product, (47.1263) (an outer product at ``N = 1``) and
+    :math:`W_\ell^T\delta`. Returns ``[(label, A, B), ...]``; ``A @ B`` is the product
+    (``np.outer`` for an outer product, marked by ``B`` being 1-D)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for ly in net.layers:
+        G = rng.standard_normal((N * ly.P, ly.S * ly.D_in))
+        W = rng.standard_normal((ly.S * ly.D_in, ly.D))
+        D2 = rng.standard_normal((N * ly.P, ly.D))
+        out.append((f"z{ly.c}", G, W))
+        out.append((f"dW{ly.c}", G.T, D2))
+        if ly.c > 1:
+            out.append((f"back{ly.c}", D2, W.T))
+    for l in range(1, net.L):
+        y = rng.standard_normal((N, net.n[l]))
+        Wl = rng.standard_normal((net.n[l + 1], net.n[l]))
+        d = rng.standard_normal((N, net.n[l + 1]))
+        out.append((f"ff{l}", y, Wl.T))
+        out.append((f"dWff{l}", d[0], y[0]) if N == 1 else (f"dWff{l}", d.T, y))
+        out.append((f"backff{l}", d, Wl))
+    return out
+
+
+def _gemm_flops(products):
+    f = 0
+    for _, A, B in products:
+        f += 2 * A.size * B.size if B.ndim == 1 else 2 * A.shape[0] * A.shape[1] * B.shape[1]
+    return f
+
+
+def _gemm_fn(products):
+    def fn():
+        for _, A, B in products:
+            np.outer(A, B) if B.ndim == 1 else A @ B
+    return fn
 
 
 # ---------------------------------------------------------------------------
@@ -288,11 +354,14 @@ def _torch_threads():
     return int(n) if isinstance(n, int) and n > 0 else (os.cpu_count() or 1)
 
 
-def _lean_risk(module, rho1, rho2):
+def _lean_risk(module, rho1, rho2, book_ties=False):
     r"""``J(X, Gamma)``: :math:`J_{emp}` (47.1229) of a :class:`~sayedcnn.interop.torch.BookCNN`
     written with plain ``torch.nn.functional`` calls on its parameter tensors (no shape
     checks, padding inside ``conv2d`` where it is symmetric), as one would write the network
-    in PyTorch directly."""
+    in PyTorch directly. With ``book_ties`` max pooling keeps the first maximum in the
+    book's region order (column-major, 47.1196b) as the bridge does, by pooling the
+    transposed map; else in torch's row-major order (the same wherever a block has one
+    maximum)."""
     import torch
     import torch.nn.functional as F
 
@@ -303,7 +372,10 @@ def _lean_risk(module, rho1, rho2):
         left, right, top, bottom = m.pad
         symmetric = left == right and top == bottom
         pool = None
-        if m.pool_kind == "max":
+        if m.pool_kind == "max" and book_ties:
+            pool = (lambda y, blk, st: F.max_pool2d(y.transpose(2, 3), blk[::-1], st[::-1])
+                    .transpose(2, 3), m.pool_block, m.pool_stride)
+        elif m.pool_kind == "max":
             pool = (F.max_pool2d, m.pool_block, m.pool_stride)
         elif m.pool_kind == "mean":
             pool = (F.avg_pool2d, m.pool_block, m.pool_stride)
@@ -396,17 +468,24 @@ def bench_cell(net, N, methods=METHODS, repeats=200, budget=1.0, memory=True, se
     (numpy methods, by :func:`peak_memory`), ``flops`` (:func:`gradient_flops`),
     ``gflops`` (achieved, per method) and, when ``"torch"`` is among the methods,
     ``torch_check`` (largest relative difference of torch's derivatives from the fused
-    ones; a ``RuntimeError`` is raised above :data:`TORCH_TOL`, before any timing).
+    ones; a ``RuntimeError`` is raised above :data:`TORCH_TOL`, before any timing). With
+    ``"gemm"`` among the methods, its time is the GEMM bound (:func:`gemm_products`) and
+    ``gemm_flops`` their flop count.
     """
     params, X, Gamma = _problem(net, N, seed)
     params = net.check_params(params)
     X = net.check_images(X)
     Gamma = net.check_targets(Gamma, N)
+    engine = Engine(net)
     fns = {}
     cell = {"N": N}
     for m in methods:
         if m == "fused":
-            fns[m] = lambda: gradients_fused(net, params, X, Gamma)
+            fns[m] = lambda: fused._gradients(net, params, X, Gamma, 0.0, 0.0, "1229", engine)
+        elif m == "gemm":
+            products = gemm_products(net, N, seed)
+            cell["gemm_flops"] = _gemm_flops(products)
+            fns[m] = _gemm_fn(products)
         elif m == "listing":
             fns[m] = lambda: gradients_listing(net, params, X, Gamma)
         elif m == "loops":
@@ -435,7 +514,7 @@ def bench_cell(net, N, methods=METHODS, repeats=200, budget=1.0, memory=True, se
     cell["flops"] = flops
     cell["gflops"] = {m: flops / t / 1e9 for m, t in cell["times"].items()}
     if memory:
-        cell["peak_bytes"] = {m: peak_memory(fns[m]) for m in fns if m != "torch"}
+        cell["peak_bytes"] = {m: peak_memory(fns[m]) for m in fns if m not in ("torch", "gemm")}
     return cell
 
 
@@ -504,27 +583,32 @@ def run(workloads=("W1", "W2"), batches=(1, 64), side=28, torch=None, listing=Tr
     cell finishes. ``threads`` limits numpy's BLAS (threadpoolctl), the fused path's
     entrywise threads and PyTorch to that many threads for the run.
     """
+    return _limited(threads, lambda: _run(workloads, batches, side, torch, listing, loops,
+                                          slow_batches, repeats, budget, do_scaling,
+                                          scaling_kw, memory, matmul, progress))
+
+
+def _limited(threads, fn):
+    """``fn()`` with numpy's BLAS, the engine's entrywise threads (and so PyTorch, which
+    follows numpy's BLAS) limited to ``threads``; ``settings["threads"]`` of the result
+    records it."""
     if threads is None:
-        return _run(workloads, batches, side, torch, listing, loops, slow_batches, repeats,
-                    budget, do_scaling, scaling_kw, memory, matmul, progress)
+        return fn()
+    if isinstance(threads, bool) or int(threads) != threads or threads < 1:
+        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
     threads = int(threads)
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
     try:
         from threadpoolctl import threadpool_limits
     except ImportError as exc:  # an optional extra
         raise ValueError("--threads needs threadpoolctl: pip install \".[bench]\"") from exc
 
-    from .. import forward
-
-    saved = forward._SPLIT["threads"]
-    forward._SPLIT["threads"] = threads
+    saved = fused._SPLIT["threads"]
+    fused._SPLIT["threads"] = threads
     try:
         with threadpool_limits(threads, user_api="blas"):
-            res = _run(workloads, batches, side, torch, listing, loops, slow_batches, repeats,
-                       budget, do_scaling, scaling_kw, memory, matmul, progress)
+            res = fn()
     finally:
-        forward._SPLIT["threads"] = saved
+        fused._SPLIT["threads"] = saved
     res["settings"]["threads"] = threads
     return res
 
@@ -547,7 +631,7 @@ def _run(workloads, batches, side, torch, listing, loops, slow_batches, repeats,
                                   "parameters": net.parameter_count()}
         out["cells"][name], out["ratios"][name] = {}, {}
         for N in batches:
-            methods = ["fused"]
+            methods = ["fused", "gemm"]
             if torch:
                 methods.append("torch")
             if N in slow_batches:
@@ -557,7 +641,8 @@ def _run(workloads, batches, side, torch, listing, loops, slow_batches, repeats,
             t = cell["times"]
             out["ratios"][name][str(N)] = {"fused/torch": _ratio(t, "fused", "torch"),
                                            "listing/fused": _ratio(t, "listing", "fused"),
-                                           "loops/fused": _ratio(t, "loops", "fused")}
+                                           "loops/fused": _ratio(t, "loops", "fused"),
+                                           "fused/gemm": _ratio(t, "fused", "gemm")}
             say(f"{name} N={N}: " + ", ".join(f"{m} {t[m] * 1e3:.3f} ms" for m in t))
     for ratio, name, N, bound in TARGETS:
         value = out["ratios"].get(name, {}).get(str(N), {}).get(ratio)
@@ -575,25 +660,321 @@ def _run(workloads, batches, side, torch, listing, loops, slow_batches, repeats,
     return out
 
 
+# ---------------------------------------------------------------------------
+# Where the engine's time goes
+# ---------------------------------------------------------------------------
+
+#: The kinds of work of :meth:`sayedcnn.fused.Engine.lap`, in the order they are printed.
+PROFILE_KINDS = ("gemm", "activation", "pool forward", "pool backward", "scatter", "patches",
+                 "alloc", "entrywise", "python")
+
+
+def _minor_faults():
+    try:
+        import resource
+    except ImportError:  # not on every platform
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def profile_cell(net, N, repeats=100, budget=1.0, seed=0):
+    r"""Where one engine derivative of :math:`J_{emp}` on ``N`` samples spends its time.
+
+    Calls with the engine's clock on (:meth:`~sayedcnn.fused.Engine.start_profile`: every
+    operation's time goes to its kind of work, :data:`PROFILE_KINDS`; ``python`` is the time
+    between the operations) are interleaved with plain calls and with the engine's GEMMs
+    alone (:func:`gemm_products`). Returns a dict: ``total`` (median plain call),
+    ``profiled`` (median of the profiled calls' sums), ``kinds`` (median seconds per kind),
+    ``laps`` (clock readings per call) and ``lap_cost`` (seconds per reading, included in
+    ``python``), ``gemm_bound`` and ``faults`` (minor page faults per plain call: fresh
+    memory touched, whose cost is inside the kinds that touched it)."""
+    params, X, Gamma = _problem(net, N, seed)
+    params = net.check_params(params)
+    X = net.check_images(X)
+    Gamma = net.check_targets(Gamma, N)
+    engine = Engine(net)
+    profs = []
+
+    def plain():
+        fused._gradients(net, params, X, Gamma, 0.0, 0.0, "1229", engine)
+
+    def profiled():
+        engine.start_profile()
+        fused._gradients(net, params, X, Gamma, 0.0, 0.0, "1229", engine)
+        profs.append((engine.laps, engine.stop_profile()))
+
+    products = gemm_products(net, N, seed)
+    times = time_interleaved({"plain": plain, "profiled": profiled,
+                              "gemm": _gemm_fn(products)}, repeats, budget, block=5)
+    profs = profs[1:]  # the warm-up call
+    kinds = {k: statistics.median(p.get(k, 0.0) for _, p in profs) for k in PROFILE_KINDS}
+    other = {k for _, p in profs for k in p} - set(PROFILE_KINDS)
+    for k in sorted(other):
+        kinds[k] = statistics.median(p.get(k, 0.0) for _, p in profs)
+    engine.start_profile()
+    n = 2000
+    t0 = time.perf_counter()
+    for _ in range(n):
+        engine.lap()
+    lap_cost = (time.perf_counter() - t0) / n
+    engine.stop_profile()
+    f0, k = _minor_faults(), 20
+    for _ in range(k):
+        plain()
+    f1 = _minor_faults()
+    faults = None if f0 is None else (f1 - f0) / k
+    return {"N": N, "total": statistics.median(times["plain"]),
+            "profiled": statistics.median(sum(p.values()) for _, p in profs),
+            "kinds": kinds, "laps": profs[0][0] if profs else 0, "lap_cost": lap_cost,
+            "gemm_bound": statistics.median(times["gemm"]),
+            "gemm_flops": _gemm_flops(products), "faults": faults, "repeats": len(profs)}
+
+
+def profile(workloads=("W1", "W2"), batches=(1, 64), side=28, repeats=100, budget=1.0,
+            threads=None, progress=None):
+    """:func:`profile_cell` for every workload and batch size; a dict with ``machine``,
+    ``settings`` and ``profiles[workload][N]``."""
+    def go():
+        say = progress or (lambda s: None)
+        out = {"machine": machine_info(),
+               "settings": {"workloads": list(workloads), "batches": list(batches),
+                            "side": side, "repeats": repeats, "budget_seconds": budget,
+                            "threads": None, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
+               "profiles": {}}
+        for name in workloads:
+            net = workload(name, side)
+            out["profiles"][name] = {}
+            for N in batches:
+                out["profiles"][name][str(N)] = profile_cell(net, N, repeats, budget)
+                say(f"{name} N={N} profiled")
+        return out
+
+    return _limited(threads, go)
+
+
+def format_profile(res):
+    """The profiles of :func:`profile` as a table: milliseconds and share of each kind of
+    work per workload and batch size."""
+    lines = _header(res["machine"], res["settings"])
+    cells = [(name, N, p) for name, ps in res["profiles"].items() for N, p in ps.items()]
+    kinds = list(PROFILE_KINDS) + sorted({k for _, _, p in cells for k in p["kinds"]}
+                                         - set(PROFILE_KINDS))
+    head = f"  {'kind of work':<22}" + "".join(f"{name + ' N=' + N:>16}" for name, N, _ in cells)
+    lines += ["where the engine's time goes (median ms per call, share of the profiled sum)",
+              head]
+    for k in kinds:
+        row = f"  {k:<22}"
+        for _, _, p in cells:
+            v = p["kinds"].get(k, 0.0)
+            row += f"{v * 1e3:9.3f} {100 * v / p['profiled']:4.0f}% "
+        lines.append(row)
+    rows = [("profiled sum", lambda p: f"{p['profiled'] * 1e3:9.3f}      "),
+            ("plain call", lambda p: f"{p['total'] * 1e3:9.3f}      "),
+            ("GEMM bound", lambda p: f"{p['gemm_bound'] * 1e3:9.3f}      "),
+            ("plain / GEMM bound", lambda p: f"{p['total'] / p['gemm_bound']:9.2f}      "),
+            ("clock readings", lambda p: f"{p['laps']:9d}      "),
+            ("  cost (in python)", lambda p: f"{p['laps'] * p['lap_cost'] * 1e3:9.3f}      "),
+            ("page faults", lambda p: "        -       " if p["faults"] is None
+             else f"{p['faults']:9.1f}      ")]
+    for label, f in rows:
+        lines.append(f"  {label:<22}" + "".join(f(p) for _, _, p in cells))
+    lines += ["",
+              "gemm: the matrix products; activation: f (47.1154); pool forward: Table 47.13;",
+              "pool backward: f' and permute#(upv(.)) (47.1245, 47.1262); scatter: V_(c-1)^T of",
+              "(47.1258); patches: the strided copies of the patch rows (47.1225) and the",
+              "flattening (47.1215); alloc: the work space's buffers; entrywise: the rest",
+              "(biases, delta_L, f' of the feedforward layers, scaling); python: between the",
+              "operations, with the clock's own cost. Page faults: fresh memory touched per",
+              "call; their time is inside the kinds above."]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# One epoch of training
+# ---------------------------------------------------------------------------
+
+
+def _torch_trainer(net, params, mu, rho1=0.0, rho2=0.0):
+    r"""``(step, get)``: one plain SGD step (47.1276) of the same network in PyTorch (float64
+    autograd through the bridge's parameters, max pooling with the book's ties) and the
+    current parameters in the book's shapes.
+
+    The book's :math:`\Theta_c` has one entry per connected pair of maps, and only its column
+    sums reach :math:`z` (47.1216); each entry's derivative is the whole bias derivative
+    (47.1274), so a step on :math:`\Theta_c` moves the column sum of map ``d`` by
+    :math:`|\mathcal D_d|` times :math:`\mu` times that derivative. The torch bias ``b_d``
+    takes the same step: :math:`\mu |\mathcal D_d|`, the number of maps of layer ``c-1``
+    the table (47.1213) connects to ``d``."""
+    import torch
+
+    from ..interop.torch import params_from_torch, to_torch
+
+    module = to_torch(net, params)
+    J = _lean_risk(module, rho1, rho2, book_ties=True)
+    leaves = list(module.parameters())
+    steps = [mu] * len(leaves)
+    for ly, m in zip(net.layers, module.conv):
+        k = next(i for i, p in enumerate(leaves) if p is m.bias)
+        steps[k] = mu * torch.as_tensor(ly.conn.sum(axis=0), dtype=torch.float64)
+
+    def step(Xb, Gb):
+        grads = torch.autograd.grad(J(Xb, Gb), leaves)
+        with torch.no_grad():
+            for p, g, s in zip(leaves, grads, steps):
+                p.sub_(s * g)  # (47.1276)
+
+    def get():
+        return params_from_torch(net, module)
+
+    return step, get
+
+
+def train_bench(epochs=3, batch_size=32, mu=0.1, check_steps=3, n_train=None, seed=0,
+                torch=None, threads=None, progress=None):
+    r"""Time one epoch of the ``train`` command's default run: its network (MNIST-5k preset:
+    maps 16 and 32, 5x5 'same', relu, 2x2 max pooling, 64 hidden, softmax and
+    cross-entropy), batch ``batch_size``, plain SGD (47.1276) with step ``mu`` over the
+    4,000 training images (``n_train`` takes the first ones only), in the engine (one
+    :class:`~sayedcnn.fused.Engine` for the run, as ``fit`` has) and in PyTorch (the same
+    network through :mod:`sayedcnn.interop.torch`, its gradients by autograd).
+
+    First ``check_steps`` steps are made on both from the same parameters and the parameters
+    compared (largest relative difference, ``param_check``; a ``RuntimeError`` above
+    :data:`TORCH_TOL`). Then ``epochs`` epochs of each are timed, interleaved (engine,
+    torch, engine, ...), every one from the initial parameters in the same batch order
+    (``default_rng([seed, 0])``, as ``fit``'s first epoch); the median epoch is reported,
+    with the ratio engine/torch (target :data:`TRAIN_TARGET`).
+    """
+    def go():
+        from ..app.commands.train import PRESETS, build_network
+        from ..data.datasets import load_mnist5k
+        from ..losses import one_hot
+
+        use_torch = _have_torch() if torch is None else torch
+        say = progress or (lambda s: None)
+        pre = PRESETS["mnist5k"]
+        data = load_mnist5k()
+        X, y = data.X_train, data.y_train
+        if n_train is not None:
+            X, y = X[:n_train], y[:n_train]
+        net = build_network(X.shape[2:], pre["depths"], pre["mask"], pre["hidden"])
+        p0 = net.check_params(net.init(seed))
+        X = net.check_images(X)
+        Gamma = one_hot(y, net.Q)
+        N = X.shape[0]
+        order = np.random.default_rng([seed, 0]).permutation(N)
+        batches = [order[s:s + batch_size] for s in range(0, N, batch_size)]
+        out = {"machine": machine_info(),
+               "settings": {"network": f"maps {pre['depths']}, mask {pre['mask']}, 'same', "
+                                       f"relu, 2x2 max pool, hidden {pre['hidden']}, softmax, "
+                                       f"cross-entropy", "N_train": N,
+                            "batch_size": batch_size, "mu": mu, "epochs_timed": epochs,
+                            "steps_per_epoch": len(batches), "threads": None,
+                            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
+               "times": {}, "target": TRAIN_TARGET}
+
+        def engine_epoch(steps=None):
+            engine, p = Engine(net), p0
+            for idx in batches[:steps]:
+                g = fused._gradients(net, p, X[idx], Gamma[idx], 0.0, 0.0, "1229", engine)
+                p = p.map(lambda a, ga: a - mu * ga, g)  # (47.1276)
+            return p
+
+        fns = {"engine": engine_epoch}
+        if use_torch:
+            import torch as th
+
+            th.set_num_threads(_torch_threads())
+            Xt = th.tensor(X, dtype=th.float64)
+            Gt = th.tensor(Gamma, dtype=th.float64)
+            tb = [th.as_tensor(idx) for idx in batches]
+
+            def torch_epoch(steps=None):
+                step, get = _torch_trainer(net, p0, mu)
+                for idx in tb[:steps]:
+                    step(Xt[idx], Gt[idx])
+                return get
+
+            from ..interop.torch import params_from_torch, to_torch
+
+            # only the column sums of Theta_c reach z (47.1216): compare both in the bridge's
+            # form, the whole bias of map d on its first connected input map
+            a = params_from_torch(net, to_torch(net, engine_epoch(check_steps)))
+            b = torch_epoch(check_steps)()
+            diff = a.max_rel_diff(b)
+            out["param_check"] = diff
+            out["check_steps"] = check_steps
+            out["torch_threads"] = th.get_num_threads()
+            if not diff <= TORCH_TOL:
+                raise RuntimeError(f"after {check_steps} SGD steps (47.1276) the torch "
+                                   f"parameters differ from the engine's by {diff:.3g} "
+                                   f"relative (> {TORCH_TOL:g}); not timing")
+            say(f"parameters after {check_steps} steps agree: {diff:.2e}")
+            fns["torch"] = torch_epoch
+        t = {k: [] for k in fns}
+        for _ in range(epochs):
+            for k, fn in fns.items():
+                t0 = time.perf_counter()
+                fn()
+                t[k].append(time.perf_counter() - t0)
+                say(f"{k} epoch: {t[k][-1]:.2f} s")
+        out["epoch_seconds"] = t
+        out["times"] = {k: statistics.median(v) for k, v in t.items()}
+        out["ratio"] = _ratio(out["times"], "engine", "torch")
+        out["met"] = None if out["ratio"] is None else out["ratio"] <= TRAIN_TARGET
+        return out
+
+    return _limited(threads, go)
+
+
+def format_train(res):
+    """The result of :func:`train_bench` as text."""
+    s = res["settings"]
+    lines = _header(res["machine"], s)
+    lines.append(f"one epoch: {s['network']}; {s['N_train']} MNIST-5k training images, batch "
+                 f"{s['batch_size']} ({s['steps_per_epoch']} steps), SGD step {s['mu']}")
+    if "param_check" in res:
+        lines.append(f"parameters after {res['check_steps']} steps, torch vs engine: max "
+                     f"relative difference {res['param_check']:.2e} ({res['torch_threads']} "
+                     f"torch threads)")
+    for k, v in res["times"].items():
+        runs = ", ".join(f"{x:.2f}" for x in res["epoch_seconds"][k])
+        lines.append(f"  {k:<7} median {v:7.3f} s per epoch  (runs: {runs})")
+    if res.get("ratio") is not None:
+        status = "met" if res["met"] else "NOT met"
+        lines.append(f"  engine/torch {res['ratio']:.2f}  (target <= {res['target']}: "
+                     f"{status})")
+    return "\n".join(lines)
+
+
 def _fmt_ms(t):
     return "-" if t is None else f"{t * 1e3:10.3f}"
 
 
 def _fmt_ratio(r):
-    return "-" if r is None else f"{r:.2f}"
+    return "-" if r is None else f"{r:.3g}"
+
+
+def _header(m, settings):
+    """The lines saying which machine, BLAS kernel and environment a run measured."""
+    b = m["blas"]
+    env = m["env"]
+    return [f"machine: {m['cpu']}, {m['cores']} cores, load {m.get('loadavg')}, started "
+            f"{settings.get('started')}, threads {settings.get('threads')}",
+            f"python {m['python']}, numpy {m['numpy']}, scipy {m['scipy']}, torch "
+            f"{m['torch']}",
+            f"BLAS: {b.get('library')} {b.get('version')} kernel {b.get('kernel')}, "
+            f"{b.get('threads')} threads",
+            "env: " + ", ".join(f"{k}={'unset' if env.get(k) is None else env[k]}"
+                                for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")) +
+            "".join(f", {k}={v}" for k, v in env.items()
+                    if v is not None and not k.startswith("OPENBLAS_C")
+                    and k != "OPENBLAS_L2_SIZE"), ""]
 
 
 def format_report(res):
     """The benchmark results of :func:`run` as printable text."""
-    m = res["machine"]
-    b = m["blas"]
-    lines = [f"machine: {m['cpu']}, {m['cores']} cores, load {m.get('loadavg')}, started "
-             f"{res['settings'].get('started')}, threads {res['settings'].get('threads')}",
-             f"python {m['python']}, numpy {m['numpy']}, scipy {m['scipy']}, torch "
-             f"{m['torch']}",
-             f"BLAS: {b.get('library')} {b.get('version')} kernel {b.get('kernel')}, "
-             f"{b.get('threads')} threads; env " +
-             ", ".join(f"{k}={v}" for k, v in m["env"].items() if v is not None), ""]
+    lines = _header(res["machine"], res["settings"])
     for name, cells in res["cells"].items():
         lines.append(f"{name}: {res['workloads'][name]['description']}")
         lines.append(f"  work sum_c P_c S_c D_(c-1) D_c = {res['workloads'][name]['work']}")
@@ -601,6 +982,8 @@ def format_report(res):
                      f"{'GFLOP/s':>8} {'peak MiB':>9}")
         for N, cell in cells.items():
             for meth, t in cell["times"].items():
+                if meth == "gemm":
+                    continue
                 peak = cell.get("peak_bytes", {}).get(meth)
                 pk = "-" if peak is None else f"{peak / 2**20:9.2f}"
                 lines.append(f"  {N:>4} {meth:>8} {_fmt_ms(t)} {cell['repeats'][meth]:>7} "
@@ -608,12 +991,18 @@ def format_report(res):
             if "torch_check" in cell:
                 lines.append(f"  {N:>4} torch derivatives vs fused: max relative difference "
                              f"{cell['torch_check']:.2e} ({cell['torch_threads']} threads)")
+            if "gemm" in cell["times"]:
+                g = cell["times"]["gemm"]
+                lines.append(f"  {N:>4} GEMM bound: {cell['gemm_flops'] / 1e6:.1f} MFLOP of "
+                             f"products in {g * 1e3:.3f} ms ({cell['gemm_flops'] / g / 1e9:.1f} "
+                             f"GFLOP/s, numpy in this run)")
         lines.append(f"  {'N':>4} {'fused/torch':>12} {'listing/fused':>14} "
-                     f"{'loops/fused':>12}")
+                     f"{'loops/fused':>12} {'fused/gemm':>11}")
         for N, r in res["ratios"][name].items():
             lines.append(f"  {N:>4} {_fmt_ratio(r['fused/torch']):>12} "
                          f"{_fmt_ratio(r['listing/fused']):>14} "
-                         f"{_fmt_ratio(r['loops/fused']):>12}")
+                         f"{_fmt_ratio(r['loops/fused']):>12} "
+                         f"{_fmt_ratio(r.get('fused/gemm')):>11}")
         lines.append("")
     lines.append("targets:")
     for t in res["targets"]:

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..interop.io import load_params, network_from_dict, network_to_dict, save_params
-from ..network import Network, Params
+from ..network import Network
+from ..params import Params
 
 __all__ = ["Checkpoint", "TrainingInterrupted", "save_checkpoint", "load_checkpoint",
            "fit_with_checkpoints", "data_fingerprint", "RESUME_KEYS"]
@@ -219,7 +220,7 @@ def fit_with_checkpoints(net, params, X, labels, checkpoint_path, resume=False, 
     TrainingInterrupted
         On Ctrl-C: the checkpoint holds the last complete epoch, which the exception carries.
     """
-    from ..training import fit
+    from ..sgd import fit
 
     for k in ("start_epoch", "history"):
         if k in fit_kwargs:
@@ -272,8 +273,11 @@ def fit_with_checkpoints(net, params, X, labels, checkpoint_path, resume=False, 
         return params, history
 
     def on_epoch(epoch, p, hist):
-        save_checkpoint(path, net, p, hist, epoch, cfg)
-        last.update(epoch=epoch, params=p, history=_copy_history(hist))
+        # a Ctrl-C during the write is held until the file is complete *and* recorded here,
+        # so the interruption always reports the epoch that is on disk
+        with _defer_sigint():
+            save_checkpoint(path, net, p, hist, epoch, cfg)
+            last.update(epoch=epoch, params=p, history=_copy_history(hist))
         if user_callback is not None:
             return user_callback(epoch, p, hist)
         return None

@@ -3,6 +3,10 @@ r"""Command line: ``python -m sayedcnn COMMAND`` (also the ``sayedcnn`` console 
 Commands: ``train``, ``check``, ``reproduce``, ``errata``, ``bench``, ``golden``. Each lives in
 its own module of :mod:`sayedcnn.app.commands` exposing ``add_arguments(parser)`` and
 ``run(args) -> int`` (the exit status).
+
+A mistake on the command line never ends in a traceback: a malformed option, and a file or
+folder that cannot be read or written (an ``OSError`` naming the user's path), are reported in
+one line with exit status 2; Ctrl-C ends with one line and status 130.
 """
 
 from __future__ import annotations
@@ -20,11 +24,27 @@ COMMANDS = {
     "errata": "the register of printed slips; --check runs their demonstrations",
     "bench": "time loops, listing, fused (and torch when installed)",
     "golden": "write golden traces of the listings for testing other implementations",
+    "explain": "one step of the listings on a small network, with its independent check",
+    "exercises": "randomised exercises in the book's notation, with worked solutions",
+    "prove": "the derivation (47.1236)-(47.1274) proved symbolically with sympy",
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``prog: message``), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def describe_os_error(exc):
+    """One line for an ``OSError``: the path it concerns and the reason."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sayedcnn",
         description="Section 47.25 of Sayed, Inference and Learning from Data, executable.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -42,8 +62,12 @@ def build_parser():
 
 def main(argv=None):
     """Entry point; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the commands are imported
+        print("\nsayedcnn: interrupted during start-up", file=sys.stderr)
+        return 130
     if args.command is None:
         parser.print_help()
         return 2
@@ -51,7 +75,14 @@ def main(argv=None):
         print(f"sayedcnn: the command {args._missing!r} is not available in this version",
               file=sys.stderr)
         return 2
-    return int(args._run(args) or 0)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print(f"\nsayedcnn {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a path of the user's that cannot be read or written
+        print(f"sayedcnn {args.command}: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

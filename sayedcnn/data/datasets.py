@@ -7,11 +7,11 @@ downloaded.
 * :func:`load_digits`: the 1,797 UCI optical-recognition digits, 8 x 8, pixels 0..16;
 * :func:`load_mnist5k`: 5,000 MNIST digits (500 per class), 28 x 28, pixels 0..255.
 
-Images come out in the package layout (DESIGN.md, convention 6): float64 arrays shaped
-``(N, D_0, rows, cols)`` with input depth :math:`D_0 = 1`, scaled to ``[0, 1]``, the image
-``X[n, 0]`` upright (row 0 at the top, column 0 at the left). Labels are int64 class numbers
-``0..9``; :func:`one_hot` turns them into the target vectors :math:`\gamma_n` of the empirical
-risk (47.1229).
+Images come out in the package layout (docs/conventions.md, *Arrays in, arrays out*):
+float64 arrays shaped ``(N, D_0, rows, cols)`` with input depth :math:`D_0 = 1`, scaled to
+``[0, 1]``, the image ``X[n, 0]`` upright (row 0 at the top, column 0 at the left).
+Labels are int64 class numbers ``0..9``; :func:`one_hot` turns them into the target vectors
+:math:`\gamma_n` of the empirical risk (47.1229).
 
 Splits are seeded and stratified by class, so that the class proportions of the test set follow
 those of the whole set (exactly 100 test images per class for the default MNIST-5k split).
@@ -25,7 +25,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from ..training import _check_labels, one_hot  # the one definition of the targets (47.1229)
+from ..losses import _check_labels, one_hot  # the one definition of the targets (47.1229)
 
 __all__ = ["DigitData", "load_digits", "load_mnist5k", "one_hot", "stratified_split"]
 

@@ -25,10 +25,13 @@ from ..operators import (
     vec,
 )
 from ..pooling import Pooling
+from ..reference import loops
+from ..reference.finite_diff import central_differences
 from .examples import Example
 
 __all__ = [
     "chapter_examples",
+    "listing_examples",
     "PARTITION_1149",
     "PRINTED_1149",
     "PRINTED_1151",
@@ -127,7 +130,8 @@ def _gradient_block(kind, H, **kw):
 
 
 def chapter_examples():
-    r"""Every worked example of section 47.25: a list of :class:`~sayedcnn.fidelity.examples.Example`.
+    r"""Every worked example of section 47.25: a list of
+    :class:`~sayedcnn.fidelity.examples.Example`.
 
     Covers (47.1137), (47.1140), (47.1149)-(47.1153), (47.1165)-(47.1167), (47.1170),
     (47.1174), (47.1177), (47.1178), (47.1201), (47.1203), (47.1240), (47.1251)-(47.1257)
@@ -159,7 +163,13 @@ def chapter_examples():
     net64 = Network((64, 64), 1, conv=[Conv(30, mask=9)], outputs=1)
     ex.append(Example("47.1165", "M = 64^2", 4096, net64.sizes()[0]["M"]))
     ly = net64.layers[0]
-    ex.append(Example("47.1166", "coefficients of a depth-30 layer with 9x9 masks", 300,
+    net3 = Network((64, 64), 1, conv=[Conv(30, mask=3)], outputs=1)
+    l3 = net3.layers[0]
+    ex.append(Example("47.1166", "coefficients of a depth-30 layer whose mask has 9 entries "
+                      "(a 3x3 mask: the count the print's 30 x (9+1) makes)", 300,
+                      l3.S * l3.D_in * l3.D + l3.D_in * l3.D))
+    ex.append(Example("47.1166", "coefficients of a depth-30 layer with mask size 2K+1 = 9, "
+                      "as the text says (a 9x9 mask: 30 x (81+1))", 300,
                       ly.S * ly.D_in * ly.D + ly.D_in * ly.D, erratum="E-1166"))
     ex.append(Example("47.1167", "P = L^2 (stride 1, zero padding)", 4096,
                       sliding_partition((64, 64), 9).P))
@@ -210,3 +220,57 @@ def chapter_examples():
     ex.append(Example("47.1259", "index p'' of dt(p'')/dy(j) in rows j = 1..12",
                       PRINTED_1259_DT, region))
     return ex
+
+
+def _listing_network():
+    """A small network for the listings' worked examples: 6x6 input, two conv layers (the
+    second with a connection table), max-pooling, one hidden layer."""
+    return Network((6, 6), 1,
+                   conv=[Conv(2, mask=3, activation="tanh", pool=("max", 2)),
+                         Conv(3, mask=2, activation="tanh", connections=[[0], [1], [0, 1]])],
+                   hidden=[4], outputs=2, hidden_activation="tanh",
+                   output_activation="sigmoid")
+
+
+def listing_examples():
+    r"""The listings' worked examples: the listings print no numbers, so each runs on a small
+    network and is set beside an independent computation (``basis="independent"``).
+
+    * (47.1216): the forward listing against scalar loops (:mod:`sayedcnn.reference.loops`);
+    * (47.1275): the training listing's derivatives against central differences of
+      :math:`J_{emp}` (47.1229), with regularisers;
+    * (47.1276): one stochastic-gradient step of the listing against
+      :math:`W - \mu\,\partial J/\partial W` by central differences.
+    """
+    from ..forward import forward_listing
+    from ..training import gradients_listing, sgd_step_listing
+
+    net = _listing_network()
+    rng = np.random.default_rng(1216)
+    params = net.init(1216, bias_scale=0.3)
+    X = rng.uniform(-1, 1, (2, 1, 6, 6))
+    Gamma = rng.uniform(0.1, 0.9, (2, net.Q))
+    res = forward_listing(net, params, X[0])
+    ref = loops.forward(net, params, X[0])
+    out = [Example("47.1216", "forward listing on a 6x6 image, C = 2 (a connection table), "
+                   "L = 3: y_1 = col{t^(d,C)} (47.1215) against scalar loops",
+                   ref["y_ff"][1], res.y_ff[1], atol=1e-12, basis="independent"),
+           Example("47.1216", "forward listing: the output y_L against scalar loops",
+                   ref["output"], res.output, atol=1e-12, basis="independent")]
+    rho1, rho2 = 0.01, 0.02
+    v0 = params.to_vector()
+    fd = central_differences(
+        lambda v: net.risk(params.from_vector(v), X, Gamma, rho1, rho2), v0)
+    g = gradients_listing(net, params, X, Gamma, rho1, rho2)
+    out.append(Example("47.1275", "training listing, N = 2 with rho_1, rho_2: every "
+                       "derivative (stacked) against central differences of J_emp (47.1229)",
+                       fd, g.to_vector(), atol=1e-7, basis="independent"))
+    mu = 0.05
+    fd1 = central_differences(
+        lambda v: net.risk(params.from_vector(v), X[:1], Gamma[:1], rho1, rho2), v0)
+    step = sgd_step_listing(net, params, X[0], Gamma[0], mu, rho1, rho2)
+    out.append(Example("47.1276", "one step of the stochastic-gradient listing (mu = 0.05): "
+                       "the new parameters against theta - mu dJ/dtheta by central "
+                       "differences", v0 - mu * fd1, step.to_vector(), atol=1e-8,
+                       basis="independent"))
+    return out

@@ -9,7 +9,8 @@ r"""The equation index: every numbered equation of section 47.25, (47.1124)-(47.
   function carries; the tests named check it;
 * ``kind="definition/prose"``: notation or prose with nothing to compute; ``reason`` says why.
 
-``errata`` lists the ids of :mod:`sayedcnn.fidelity.errata` that concern the equation.
+``errata`` lists the ids of :mod:`sayedcnn.fidelity.errata` that concern the equation, and
+``departures`` the places (``D-...``) where the package departs from what it prints.
 ``python -m sayedcnn errata --write-equations EQUATIONS.md`` renders the index.
 """
 
@@ -17,9 +18,10 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-__all__ = ["Entry", "INDEX", "FIRST", "LAST", "KINDS", "render", "resolve", "cited_numbers"]
+__all__ = ["Entry", "INDEX", "DEPARTURES", "FIRST", "LAST", "KINDS", "render", "resolve",
+           "cited_numbers"]
 
 FIRST, LAST = 1124, 1276
 KINDS = ("implemented", "checked", "definition/prose")
@@ -35,6 +37,7 @@ class Entry:
     tests: tuple = ()
     reason: str = ""
     errata: tuple = field(default_factory=tuple)
+    departures: tuple = field(default_factory=tuple)
 
 
 _T = "tests/test_chapter_equations.py::"
@@ -59,6 +62,8 @@ _POOL = "sayedcnn.pooling:"
 _NET = "sayedcnn.network:"
 _FWD = "sayedcnn.forward:"
 _TRN = "sayedcnn.training:"
+_FUS = "sayedcnn.fused:"
+_SGD = "sayedcnn.sgd:"
 
 INDEX = {
     "47.1124": _prose("patch H and mask W (schematic)",
@@ -214,7 +219,7 @@ INDEX = {
                      [_T + "test_eq_47_1214_1217_feedforward_input"]),
     "47.1215": _impl("h' = col{t^(d,C)}", [_FWD + "feedforward_input"],
                      [_T + "test_eq_47_1214_1217_feedforward_input"]),
-    "47.1216": _impl("forward listing", [_FWD + "forward_listing", _FWD + "forward_fused"],
+    "47.1216": _impl("forward listing", [_FWD + "forward_listing", _FUS + "forward_fused"],
                      [_T + "test_eq_47_1216_forward_listing_independent",
                       _E + "test_demonstration_shows_its_point"], ["E-1216a"]),
     "47.1217": _impl("i = (d-1) P'_C + p'", [_FWD + "feedforward_input"],
@@ -223,7 +228,7 @@ INDEX = {
     "47.1219": _chk("w_i^(1) leaves node i of y_1", [_T + "test_eq_47_1218_1220_W1_blocks"]),
     "47.1220": _impl("W_1^(d)", [_TRN + "boundary_sensitivity"],
                      [_T + "test_eq_47_1218_1220_W1_blocks"]),
-    "47.1221": _impl("feedforward notation, W_l and theta_l", [_NET + "Params"],
+    "47.1221": _impl("feedforward notation, W_l and theta_l", ["sayedcnn.params:Params"],
                      [_T + "test_eq_47_1221_1224_parameter_shapes",
                       _E + "test_demonstration_shows_its_point"], ["E-1221g"]),
     "47.1222": _prose("names of w, theta, z, y, t, H in layer c", "a glossary; the quantities are "
@@ -231,17 +236,17 @@ INDEX = {
     "47.1223": _impl("W^(d,c), theta^(d,c)", [_FWD + "correlation_z"],
                      [_T + "test_eq_47_1221_1224_parameter_shapes",
                       _E + "test_demonstration_shows_its_point"], ["E-1223a"]),
-    "47.1224": _impl("W_c, Theta_c", [_NET + "Params"],
+    "47.1224": _impl("W_c, Theta_c", ["sayedcnn.params:Params"],
                      [_T + "test_eq_47_1221_1224_parameter_shapes"]),
     "47.1225": _impl("H_{n,c}", [_FWD + "stacked_features"],
                      [_T + "test_eq_47_1225_1226_stacked_features"]),
     "47.1226": _impl("entries of z, y, t", [_FWD + "ForwardResult"],
                      [_T + "test_eq_47_1225_1226_stacked_features"]),
-    "47.1227": _impl("empirical risk, all terms over N", [_TRN + "risk"],
+    "47.1227": _impl("empirical risk, all terms over N", [_SGD + "risk"],
                      [_T + "test_eq_47_1227_1229_risk_scalings"]),
     "47.1228": _chk("empirical risk, 1/N on the data term",
                     [_T + "test_eq_47_1227_1229_risk_scalings"]),
-    "47.1229": _impl("J_emp", [_TRN + "risk", "sayedcnn.losses:Loss.value"],
+    "47.1229": _impl("J_emp", [_SGD + "risk", "sayedcnn.losses:Loss.value"],
                      [_T + "test_eq_47_1227_1229_risk_scalings"]),
     "47.1230": _chk("the derivatives to find", [_T + "test_eq_47_1230_gradients_fd"]),
     "47.1231": _prose("entries of y_n, z_n", "names the entries of the output vectors"),
@@ -290,6 +295,7 @@ INDEX = {
                      [_T + "test_eq_47_1251_1256_example", _S + "test_eq_47_1256_symbolic"]),
     "47.1257": _impl("V^(d,d',c+1)", [_OPS + "V_ddc", "sayedcnn.fidelity.symbolic:V_ddc_symbolic"],
                      [_T + "test_eq_47_1257_V_ddc_general",
+                      _S + "test_eq_47_1257_symbolic_matches_numeric_with_unequal_S",
                       _E + "test_demonstration_shows_its_point"], ["E-1257"]),
     "47.1258": _impl("b = V^(d,d',c+1) delta^(d',c+1)",
                      [_OPS + "V_ddc", _TRN + "conv_sensitivity"],
@@ -302,9 +308,10 @@ INDEX = {
     "47.1261": _chk("upv(v) = col{alpha_j g_j}", [_T + "test_eq_47_1259_1261_permute_sharp_upv"]),
     "47.1262": _impl("delta^(d,c)", [_TRN + "conv_sensitivity"],
                      [_T + "test_eq_47_1246_1262_conv_sensitivity_fd"]),
-    "47.1263": _impl("d/dW_l = delta_{l+1} y_l^T", [_TRN + "gradients_listing"],
+    "47.1263": _impl("d/dW_l = delta_{l+1} y_l^T", [_TRN + "dQ_dW_ff", _TRN + "gradients_listing"],
                      [_T + "test_eq_47_1263_1264_feedforward_derivatives"]),
-    "47.1264": _impl("d/dtheta_l = -delta_{l+1}", [_TRN + "gradients_listing"],
+    "47.1264": _impl("d/dtheta_l = -delta_{l+1}",
+                     [_TRN + "dQ_dtheta_ff", _TRN + "gradients_listing"],
                      [_T + "test_eq_47_1263_1264_feedforward_derivatives"]),
     "47.1265": _chk("d/dw_j^(d,c)(s) by the chain rule",
                     [_T + "test_eq_47_1265_1269_mask_derivative"]),
@@ -317,24 +324,33 @@ INDEX = {
     "47.1270": _impl("Delta_{n,c}", [_TRN + "Delta_matrix"],
                      [_T + "test_eq_47_1270_1271_Delta_and_W_gradient"]),
     "47.1271": _impl("d/dW_c = (1^T (x) H_{n,c-1}) Delta_{n,c}",
-                     [_TRN + "gradients_listing", _TRN + "gradients_fused"],
+                     [_TRN + "dQ_dW_conv", _TRN + "gradients_listing", _FUS + "gradients_fused"],
                      [_T + "test_eq_47_1270_1271_Delta_and_W_gradient"]),
     "47.1272": _chk("d/dtheta^(d,c)(j) = -1^T delta^(d,c)",
                     [_T + "test_eq_47_1272_1274_bias_derivatives"]),
     "47.1273": _chk("d/dtheta^(d,c) = -1 1^T delta^(d,c)",
                     [_T + "test_eq_47_1272_1274_bias_derivatives"]),
-    "47.1274": _impl("d/dTheta_c", [_TRN + "gradients_listing"],
+    "47.1274": _impl("d/dTheta_c", [_TRN + "dQ_dTheta_conv", _TRN + "gradients_listing"],
                      [_T + "test_eq_47_1272_1274_bias_derivatives"]),
-    "47.1275": _impl("training listing", [_TRN + "gradients_listing", _TRN + "gradients",
+    "47.1275": _impl("training listing", [_TRN + "gradients_listing", _SGD + "gradients",
                                           _TRN + "backward_listing"],
                      [_T + "test_eq_47_1275_listing_matches_fd_with_regularisers",
                       _T + "test_eq_47_1230_gradients_fd",
                       _E + "test_demonstration_shows_its_point"],
                      ["E-1257", "E-1275a", "E-1275b", "E-1275c", "E-1275d"]),
-    "47.1276": _impl("stochastic-gradient listing", [_TRN + "sgd_step_listing", _TRN + "sgd_step"],
+    "47.1276": _impl("stochastic-gradient listing",
+                     [_TRN + "sgd_step_listing", _SGD + "sgd_step"],
                      [_T + "test_eq_47_1276_sgd_step", _E + "test_demonstration_shows_its_point"],
-                     ["E-1257", "E-1275c", "E-1276a", "E-1276b"]),
+                     ["E-1257", "E-1275c", "E-1275d", "E-1276a", "E-1276b"]),
 }
+
+#: The departures of :data:`sayedcnn.fidelity.errata.DEPARTURES`, by the equations they concern.
+DEPARTURES = {
+    "47.1185": ("D-1185",), "47.1196": ("D-1185",), "47.1213": ("D-1213",),
+    "47.1216": ("D-1216",), "47.1262": ("D-1271",), "47.1271": ("D-1271",),
+    "47.1274": ("D-1271",), "47.1275": ("D-1271", "D-1275"), "47.1276": ("D-1271",),
+}
+INDEX = {num: replace(e, departures=DEPARTURES.get(num, ())) for num, e in INDEX.items()}
 
 
 _RANGE = re.compile(r"47\.(\d{4})[a-z]?\)?\s*[-\u2013]\s*\(?(?:47\.)?(\d{4})")
@@ -371,13 +387,16 @@ def render():
     counts = {k: sum(e.kind == k for e in INDEX.values()) for k in KINDS}
     out = ["# Equation index", "",
            "Generated by `python -m sayedcnn errata --write-equations EQUATIONS.md` from "
-           "`sayedcnn/equations.py`; do not edit by hand.", "",
+           "`sayedcnn/fidelity/equations.py`; do not edit by hand.", "",
            f"Every numbered equation of section 47.25, (47.{FIRST})-(47.{LAST}): "
            f"{len(INDEX)} numbers, {counts['implemented']} implemented, {counts['checked']} "
            f"checked by tests only (examples, identities, steps of derivations), "
            f"{counts['definition/prose']} definitions or prose. Functions are "
-           "`module:qualname` and cite the number in their docstrings; tests are pytest ids; "
-           "errata are in ERRATA.md.", "",
+           "`module:qualname` and cite the number in their docstrings; tests are pytest ids "
+           "(`tests/test_equation_links.py` runs them and checks, by tracing their calls, "
+           "that for every implemented equation one of them calls every function named); "
+           "errata (`E-...`) and departures of the package from the print (`D-...`) are in "
+           "ERRATA.md.", "",
            "| eq. | what | kind | functions | tests | errata |",
            "| --- | --- | --- | --- | --- | --- |"]
     for num in sorted(INDEX):
@@ -387,7 +406,7 @@ def render():
                             for t in e.tests)
         if e.kind == "definition/prose":
             tests = f"*{_md(e.reason)}*"
-        out.append(f"| ({num}) | {_md(e.title)} | {e.kind} | {funcs} | {tests} | "
-                   f"{', '.join(e.errata)} |")
+        ids = ", ".join(e.errata + e.departures)
+        out.append(f"| ({num}) | {_md(e.title)} | {e.kind} | {funcs} | {tests} | {ids} |")
     out.append("")
     return "\n".join(out)

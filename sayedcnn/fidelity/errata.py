@@ -1,4 +1,5 @@
-r"""The register of printed slips in section 47.25 and in the seed notes, each with its proof.
+r"""The register of the print's slips in section 47.25 and in the seed notes, each with its proof,
+and of the places where the package departs from what the print says.
 
 Every :class:`Erratum` names the equation, the place, the form as printed, the corrected
 form, a one-line reason and a ``demonstrate()`` callable. A demonstration computes with the
@@ -6,6 +7,18 @@ package and returns a :class:`Demonstration`: the numbers for which the printed 
 (a dimension error, a risk that rises, a gradient that disagrees with finite differences, a
 matrix that does not reproduce) and the corrected form passes. ``python -m sayedcnn errata``
 prints the register; ``--check`` runs every demonstration; ``--write ERRATA.md`` renders it.
+
+**What "printed" means.** The printed forms were read from :data:`SOURCE`: an OCR
+transcription of the chapter (and text transcriptions of the seed notes), not the printed page.
+Each erratum therefore carries an :attr:`Erratum.origin`: ``"print"``, a slip in the
+mathematics as printed (the text around it, or the book's own conventions, contradict it), or
+``"transcription?"``, possibly an artefact of the transcription (a shifted row, a lost bracket,
+a dropped prime), with the reason in :attr:`Erratum.doubt`. Either way the corrected form is
+what the package computes.
+
+Where the package does something the print does not say (a line it skips, a mask it applies,
+a value it chooses where the printed formula is undefined) the register lists a
+:class:`Departure` in :data:`DEPARTURES`, with a demonstration of the same kind.
 
 Slips that change no meaning are listed in :data:`NOTATION`; candidate slips that were
 checked and found right are listed in :data:`VERIFIED`.
@@ -34,7 +47,9 @@ from ..operators import (
     vec,
 )
 from ..pooling import Pooling
+from ..reference.compare import max_rel_diff, rel_diff
 from ..reference.finite_diff import central_differences
+from ..reference.loops import forward as loops_forward
 from ..training import backward_listing
 from .book_examples import (
     LHS_1201,
@@ -49,13 +64,18 @@ from .book_examples import (
 __all__ = [
     "Demonstration",
     "Erratum",
+    "Departure",
     "Notation",
     "Verified",
+    "SOURCE",
+    "ORIGINS",
     "ERRATA",
+    "DEPARTURES",
     "NOTATION",
     "VERIFIED",
     "by_id",
     "normalize_id",
+    "as_example",
     "check_all",
     "render",
 ]
@@ -108,12 +128,18 @@ class Erratum:
     reason : str
         One line: why the printed form is wrong.
     kind : str
-        ``dimension``, ``sign``, ``index``, ``constant``, ``scaling``, ``count``, ``matrix``
-        or ``missing step``.
+        ``dimension``, ``sign``, ``index``, ``constant``, ``scaling``, ``count``, ``matrix``,
+        ``missing step`` or ``notation`` (a slip of type or naming: read literally the
+        expression is not the quantity meant, but no reader's computation changes).
     demonstrate : callable
         Returns a :class:`Demonstration`.
     source : str
-        ``"chapter"`` or ``"seed000"``, ``"seed001"``, ``"seed004"``.
+        ``"chapter"`` or ``"seed000"``, ``"seed001"``, ``"seed002"``, ``"seed004"``.
+    origin : str
+        ``"print"`` (a slip in the mathematics as printed) or ``"transcription?"`` (possibly
+        an artefact of the transcription the register was read from, :data:`SOURCE`).
+    doubt : str
+        For ``origin="transcription?"``: why the slip may be the transcription's.
     """
 
     id: str
@@ -125,6 +151,8 @@ class Erratum:
     kind: str
     demonstrate: object
     source: str = "chapter"
+    origin: str = "print"
+    doubt: str = ""
 
     def run(self):
         """Run the demonstration; an exception inside it counts as not shown."""
@@ -133,6 +161,44 @@ class Erratum:
         except Exception as exc:  # noqa: BLE001 - reported, never hidden
             return Demonstration(f"demonstration raised {type(exc).__name__}: {exc}", "",
                                  False, False)
+
+
+@dataclass(frozen=True)
+class Departure:
+    r"""A place where the package does something the print does not say.
+
+    Attributes
+    ----------
+    id : str
+        ``D-<equation>[letter]``.
+    equation : str
+        The equation number(s) concerned (``"47.1216"``).
+    location : str
+        Where in the print.
+    printed : str
+        What the print says (LaTeX or text).
+    package : str
+        What the package does instead, and where.
+    reason : str
+        One line: why.
+    demonstrate : callable
+        Returns a :class:`Demonstration`: ``printed_fails`` when the print, followed
+        literally, leaves a quantity undefined or computes a wrong one, ``corrected_passes``
+        when the package's choice computes the right one.
+    """
+
+    id: str
+    equation: str
+    location: str
+    printed: str
+    package: str
+    reason: str
+    demonstrate: object
+    source: str = "chapter"
+
+    def run(self):
+        """Run the demonstration; an exception inside it counts as not shown."""
+        return Erratum.run(self)
 
 
 @dataclass(frozen=True)
@@ -157,6 +223,20 @@ class Verified:
     source: str = "chapter"
 
 
+#: What the "printed" forms of the register were read from.
+SOURCE = ("an OCR transcription of section 47.25 (the chapter text 003_ace7bfd62140cd64.txt of "
+          "the seed material, with its equation numbers), and text transcriptions of the four "
+          "seed notes; not the printed page")
+
+#: The two origins an erratum may have.
+ORIGINS = {
+    "print": "a slip in the mathematics as printed: the surrounding text, the book's own "
+             "conventions or its other equations contradict it",
+    "transcription?": "possibly an artefact of the transcription (a shifted row, a lost "
+                      "bracket, a dropped prime or subscript): the page may be right",
+}
+
+
 # ---------------------------------------------------------------------------
 # Small helpers for the demonstrations
 # ---------------------------------------------------------------------------
@@ -170,12 +250,6 @@ def _raises(fn):
         text = str(exc).split(", with gufunc")[0]
         return f"{type(exc).__name__}: {text}"
     return None
-
-
-def _rel(a, b):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0), 1e-300)
-    return float(np.max(np.abs(a - b), initial=0.0) / scale)
 
 
 def _fmt(x):
@@ -266,33 +340,55 @@ def _d1166():
 
 def _d1180():
     rng = np.random.default_rng(1180)
-    H, Mk = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
-    printed = H * Mk  # H (.) M, a matrix
-    corrected = float(np.sum(H * Mk))  # sum_{k,l} H(k,l) M(k,l)
-    pool = Pooling("correlation", in_shape=(3, 3), block=3, mask=Mk).pool(vec(H))
+    y = rng.standard_normal(36)  # a 6 x 6 map, pooled by 3 x 3 blocks into 2 x 2
+    Mk = rng.standard_normal((3, 3))
+    pool = Pooling("correlation", in_shape=(6, 6), block=3, mask=Mk)
+    Y = unvec(y, (6, 6))
+    blocks = [Y[r:r + 3, c:c + 3] for c in (0, 3) for r in (0, 3)]  # column-major regions
+
+    def literal():  # t(r, c) = H_(r,c) (.) M, stored entry by entry into the pooled map t
+        t = np.zeros(pool.P_out)
+        for k, H in enumerate(blocks):
+            t[k] = H * Mk
+        return t
+
+    msg = _raises(literal)
+    t = np.array([float(np.sum(H * Mk)) for H in blocks])  # 1^T (H (.) M) 1
+    ref = pool.pool(y)
     return Demonstration(
-        f"H (.) M is a {printed.shape[0]}x{printed.shape[1]} matrix, not the scalar t(r,c)",
-        f"1^T (H (.) M) 1 = {corrected:.6g} = correlation pooling {pool[0]:.6g}",
-        printed.shape != (), abs(corrected - pool[0]) < 1e-12,
-        {"printed_shape": printed.shape, "corrected": corrected})
+        f"read literally, each pooled entry t(r,c) is the 3x3 matrix H (.) M and the pooled "
+        f"map cannot be formed: {msg}",
+        f"1^T (H (.) M) 1 per region = {np.round(t, 6).tolist()} = correlation pooling "
+        f"(47.1180) of the package (rel. diff {_fmt(rel_diff(t, ref))})",
+        msg is not None, rel_diff(t, ref) < 1e-14,
+        {"error": msg, "printed": None, "corrected": t})
 
 
 def _d1189():
-
     net = Network((5, 5), 3, conv=[Conv(1, mask=3)], outputs=2)
     params = net.init(1189, bias_scale=1.0)
     x = np.random.default_rng(1189).uniform(-1, 1, (3, 5, 5))
     res = forward_listing(net, params, x)
-    P, S, p = net.layers[0].P, net.layers[0].S, 7
+    P, S = net.layers[0].P, net.layers[0].S
     W, Th = params.W_conv[1], params.Theta_conv[1]
-    printed = sum(res.H[j + 1, 0][:, p] @ W[j * S:(j + 1) * S, 0] - Th[j, 0] * np.ones(P)
-                  for j in range(3))
-    corrected = sum(res.H[j + 1, 0][:, p] @ W[j * S:(j + 1) * S, 0] - Th[j, 0] for j in range(3))
+
+    def literal():  # y(p) = f(sum_j [h_p^(j)]^T w_j - theta(j) 1), stored entry by entry
+        y = np.zeros(P)
+        for p in range(P):
+            y[p] = np.tanh(sum(res.H[j + 1, 0][:, p] @ W[j * S:(j + 1) * S, 0]
+                               - Th[j, 0] * np.ones(P) for j in range(3)))
+        return y
+
+    msg = _raises(literal)
+    y = np.tanh([sum(res.H[j + 1, 0][:, p] @ W[j * S:(j + 1) * S, 0] - Th[j, 0]
+                     for j in range(3)) for p in range(P)])
+    err = rel_diff(y, res.y_conv[1, 1])
     return Demonstration(
-        f"the argument of f for the scalar y(p) has {np.size(printed)} entries",
-        f"a scalar, {corrected:.6g} = z(p) of the forward listing {res.z_conv[1, 1][p]:.6g}",
-        np.size(printed) != 1, abs(corrected - res.z_conv[1, 1][p]) < 1e-12,
-        {"printed_size": int(np.size(printed))})
+        f"read literally, the argument of f for the scalar y(p) is a vector of {P} entries "
+        f"and the map cannot be formed: {msg}",
+        f"without the 1 each y(p) is a scalar; the map equals y^(1,1) of the forward listing "
+        f"(rel. diff {_fmt(err)})",
+        msg is not None, err < 1e-14, {"error": msg})
 
 
 def _d1201():
@@ -335,18 +431,35 @@ def _d1213():
         msg is not None, np.array_equal(y1, res.y_ff[1]), {"D_c": D1, "D_c+1": D2})
 
 
-def _d1216a():
+def _count_windows(n, k, stride, padding):
+    """Positions of a k-wide window along n entries (independent of the package's partition)."""
+    pad = (k - 1) // 2 if padding == "same" else 0
+    return len(range(0, n + 2 * pad - k + 1, stride))
 
-    net = Network((6, 6), 2, conv=[Conv(1, mask=3, padding="valid")], outputs=2)
-    params = net.init(1216)
-    x = np.random.default_rng(1216).uniform(-1, 1, (2, 6, 6))
-    res = forward_listing(net, params, x)
-    P0 = net.input_shape[0] * net.input_shape[1]  # the maps of layer 0 have M entries
-    cols = res.H[1, 0].shape[1]
+
+def _d1216a():
+    # The text before (47.1216) defines P_o: the input layer has subvectors h_(n,p)^(d),
+    # p = 1..P_o. Count them for one 6 x 6 input and three first layers.
+    rows = []
+    for mask, stride, padding in ((3, 1, "same"), (3, 1, "valid"), (2, 2, "valid")):
+        net = Network((6, 6), 2, conv=[Conv(1, mask=mask, stride=stride, padding=padding)],
+                      outputs=2)
+        params = net.init(1216)
+        x = np.random.default_rng(1216).uniform(-1, 1, (2, 6, 6))
+        res = forward_listing(net, params, x)
+        P_o = _count_windows(6, mask, stride, padding) ** 2  # number of input subvectors
+        rows.append((f"{mask}x{mask}/{stride}/{padding}", P_o, net.layers[0].P,
+                     res.H[1, 0].shape[1], res.z_conv[1, 1].size))
+    P_os = [r[1] for r in rows]
     return Demonstration(
-        f"p = 1..P_o = M = {P0} subvectors, but the first layer reads {cols}",
-        f"P_1 = {net.layers[0].P} subvectors = the columns of H_n^(d,0) ({cols})",
-        P0 != cols, net.layers[0].P == cols, {"P_0": P0, "P_1": cols})
+        "for the same 6x6 input, the number P_o of input subvectors is "
+        + ", ".join(f"{r[1]} ({r[0]})" for r in rows)
+        + ": it is set by layer 1's mask, stride and padding, so the subscript o (as in D_o, "
+        "the input's own depth) names it as a quantity of the input that it is not",
+        "in each case P_o = P_1 = the columns of H_n^(d,0) = the units of z^(d,1): "
+        + ", ".join(f"{r[2]} = {r[3]} = {r[4]}" for r in rows),
+        len(set(P_os)) > 1, all(r[1] == r[2] == r[3] == r[4] for r in rows),
+        {"rows": rows})
 
 
 def _d1221g():
@@ -474,8 +587,8 @@ def _d1275b():
     printed = reg + summed  # 2 rho W + sum_n (...), as listed
     corrected = net.gradients(params, X, Gamma, rho1, rho2, method="listing")
     fd = _fd_params(net, params, X, Gamma, rho1, rho2)
-    ep, ec = printed.max_rel_diff(fd), corrected.max_rel_diff(fd)
-    ratio = _rel(summed.W_ff[1], (corrected - reg).W_ff[1] * N)
+    ep, ec = max_rel_diff(printed, fd), max_rel_diff(corrected, fd)
+    ratio = rel_diff(summed.W_ff[1], (corrected - reg).W_ff[1] * N)
     return Demonstration(
         f"sums without 1/N: largest relative difference from finite differences of J_emp "
         f"(N = {N}) {_fmt(ep)}",
@@ -510,32 +623,34 @@ def _d1275c():
         f"W_1^T delta_2 has n_1 = D_C P'_C = {v.size} entries; upv needs P'_C = "
         f"{last.P_out}: {msg}",
         f"W_1^(d)T delta_2 per map: -1^T delta^(d,C) = {np.round(an, 6).tolist()} matches "
-        f"finite differences (rel. diff {_fmt(_rel(an, fd))})",
-        msg is not None, _rel(an, fd) < 1e-6, {"error": msg})
+        f"finite differences (rel. diff {_fmt(rel_diff(an, fd))})",
+        msg is not None, rel_diff(an, fd) < 1e-6, {"error": msg})
 
 
 def _d1275d():
-
     net = demo_network()
     params, X, Gamma = _demo_data(net, N=1, seed=12754)
     res = forward_listing(net, params, X[0])
     sens = backward_listing(net, params, res, Gamma[0])
     C = net.C
-    printed = {c: sens.Delta[c] for c in range(C - 1, 0, -1)}  # c = C-1, ..., 1 as listed
+    formed = set(range(C - 1, 0, -1))  # "repeat for c = C-1, ..., 2, 1": Delta_(n,c) formed
+    used = set(range(1, C + 1))  # "(derivatives) compute for ... c = 1, 2, ..., C"
+    one = Network((6, 6), 1, conv=[Conv(2, mask=3, pool=("max", 2))], outputs=2)
+    formed1, used1 = set(range(one.C - 1, 0, -1)), set(range(1, one.C + 1))
     ly = net.layers[-1]
-
-    def dW_C(Delta):
-        H = res.H_stacked[C - 1]
-        return (sp.csr_matrix(np.kron(np.ones((1, ly.D)), H)) @ Delta[C]).toarray()  # (47.1271)
-
-    msg = _raises(lambda: dW_C(printed))
+    H = res.H_stacked[C - 1]
+    dW_C = (sp.csr_matrix(np.kron(np.ones((1, ly.D)), H)) @ sens.Delta[C]).toarray()  # (47.1271)
     fd = _fd_params(net, params, X, Gamma).W_conv[C]
-    err = _rel(dW_C(sens.Delta), fd)
+    err = rel_diff(dW_C, fd)
     return Demonstration(
-        f"Delta_(n,c) formed for c = {C - 1}..1 only; dJ/dW_C needs Delta_(n,C): {msg}",
-        f"with Delta_(n,C) formed too, dJ/dW_C matches finite differences (rel. diff "
-        f"{_fmt(err)})",
-        msg is not None, err < 1e-6, {"error": msg})
+        f"with C = {C} the listings form Delta_(n,c) for c in {sorted(formed)} only, but their "
+        f"derivative and update lines read it for c in {sorted(used)}: Delta_(n,"
+        f"{sorted(used - formed)[0]}) is used and never defined; with C = 1 the loop is empty "
+        f"and no Delta_(n,c) is formed at all ({sorted(used1 - formed1)} undefined)",
+        f"with Delta_(n,C) = diag{{delta^(d,C)}} formed after (47.1245), dJ/dW_C = (1^T (x) "
+        f"H_(n,C-1)) Delta_(n,C) matches finite differences (rel. diff {_fmt(err)})",
+        bool(used - formed) and bool(used1 - formed1), err < 1e-6,
+        {"formed": sorted(formed), "used": sorted(used)})
 
 
 def _d1276a():
@@ -568,12 +683,12 @@ def _d1276b():
     step_printed = -mu * mu * np.outer(sens.delta_ff[l + 1], res.y_ff[l])
     step_corrected = -mu * np.outer(sens.delta_ff[l + 1], res.y_ff[l])
     fd = _fd_params(net, params, X, Gamma).W_ff[l]
-    ep, ec = _rel(step_printed, -mu * fd), _rel(step_corrected, -mu * fd)
+    ep, ec = rel_diff(step_printed, -mu * fd), rel_diff(step_corrected, -mu * fd)
     return Demonstration(
         f"W_2 moves by -mu^2 delta y^T: relative difference from -mu dJ/dW_2 (finite "
         f"differences) {_fmt(ep)}",
         f"W_2 moves by -mu delta y^T: relative difference {_fmt(ec)}",
-        ep > 0.5, ec < 1e-6, {"printed": ep, "corrected": ec})
+        ep > 0.5, ec < 1e-6, {"printed_vs_fd": ep, "corrected_vs_fd": ec})
 
 
 # ---------------------------------------------------------------------------
@@ -604,7 +719,7 @@ def _dS000a():
         f"T^T upv(delta^pool) has 9 entries = (dt/dy)^T delta^pool (finite differences); "
         f"the 7 at V(2,3) collects {seven:g} = 10 + 1000 from its two windows",
         msg is not None, x.size == 9 and np.allclose(x, J.T @ d_pool, atol=1e-8),
-        {"error": msg, "delta_conv": x.tolist()})
+        {"error": msg, "printed": w_pool.T @ d_pool[row_major], "corrected": x})
 
 
 def _seed000_network():
@@ -632,11 +747,12 @@ def _dS000b():
     g_printed = res.H[1, 0] @ d_conv_printed  # dQ/dw = H delta (47.1269)
     g_corrected = res.H[1, 0] @ sens.delta_conv[1, 1]
     fd = _fd_params(net, params, X, Gamma).W_conv[1][:, 0]
-    ep, ec = _rel(g_printed, fd), _rel(g_corrected, fd)
+    ep, ec = rel_diff(g_printed, fd), rel_diff(g_corrected, fd)
     return Demonstration(
         f"with sigma'(z^pool): mask gradient differs from finite differences by {_fmt(ep)}",
         f"without it (max-pooling has no weights): {_fmt(ec)}",
-        ep > 0.1, ec < 1e-6, {"printed": ep, "corrected": ec})
+        ep > 0.1, ec < 1e-6, {"printed": g_printed, "corrected": g_corrected, "fd": fd,
+                              "printed_vs_fd": ep, "corrected_vs_fd": ec})
 
 
 def _dS000c():
@@ -677,12 +793,13 @@ def _dS001a():
     printed = np.column_stack([sum(G) @ M_im] * 3)  # sum_i dl/dvec(S_i) M_X^im, every filter
     corrected = np.column_stack([g @ M_im for g in G])
     fd = _fd_params(net, params, X, Gamma).W_conv[1]
-    ep, ec = _rel(printed, fd), _rel(corrected, fd)
+    ep, ec = rel_diff(printed, fd), rel_diff(corrected, fd)
     return Demonstration(
         f"sum_i dl/dvec(S_i) M_X^im gives all three filters the same gradient; rel. diff from "
         f"finite differences {_fmt(ep)}",
         f"dl/dvec(F_i) = dl/dvec(S_i) M_X^im: {_fmt(ec)}",
-        ep > 0.1, ec < 1e-6, {"printed": ep, "corrected": ec})
+        ep > 0.1, ec < 1e-6, {"printed": printed, "corrected": corrected, "fd": fd,
+                              "printed_vs_fd": ep, "corrected_vs_fd": ec})
 
 
 def _dS001b():
@@ -696,13 +813,14 @@ def _dS001b():
     printed = sum(per_channel)  # sum_j X_j * dl/dS_i: one 3x3 matrix
     corrected = np.concatenate([vec(Fj) for Fj in per_channel])  # dl/dF_(i,j) stacked
     fd = _fd_params(net, params, X, Gamma).W_conv[1][:, 0]
-    ec = _rel(corrected, fd)
+    ec = rel_diff(corrected, fd)
     return Demonstration(
         f"sum_j X_j * dl/dS_i is one {printed.shape[0]}x{printed.shape[1]} matrix "
         f"({printed.size} entries) for a filter of {fd.size} entries (3x3x3)",
         f"dl/dF_(i,j) = X_j * dl/dS_i per channel, stacked: rel. diff from finite differences "
         f"{_fmt(ec)}",
-        printed.size != fd.size, ec < 1e-6, {"corrected": ec})
+        printed.size != fd.size, ec < 1e-6, {"printed": printed, "corrected": corrected,
+                                             "fd": fd, "corrected_vs_fd": ec})
 
 
 def _dS001c():
@@ -797,12 +915,12 @@ def _dS002c():
     corrected = np.array([[sum(d1[jj, k] * a0[jj + l, k + m] for jj in range(6)
                                for k in range(6)) for m in range(3)] for l in range(3)])
     fd = unvec(_fd_params(net, params, X, Gamma).W_conv[1][:, 0], (3, 3))
-    ep, ec = _rel(printed, fd), _rel(corrected, fd)
+    ep, ec = rel_diff(printed, fd), rel_diff(corrected, fd)
     return Demonstration(
         f"sum over 0 <= i,k with delta^1_(j,k): dC/dw^1 differs from finite differences by "
         f"{_fmt(ep)}",
         f"sum over 0 <= j,k: {_fmt(ec)}",
-        ep > 0.1, ec < 1e-6, {"printed": ep, "corrected": ec})
+        ep > 0.1, ec < 1e-6, {"printed_vs_fd": ep, "corrected_vs_fd": ec})
 
 
 def _avg_pool_setting(seed):
@@ -826,12 +944,13 @@ def _dS004a():
     n, beta, A, fp, fd = _avg_pool_setting(4001)
     up_I = beta * np.kron(A, np.eye(n)) * fp  # up(x) = x (x) I
     up_1 = beta * np.kron(A, np.ones((n, n))) * fp  # up(x) = x (x) 1 1^T
-    ep, ec = _rel(up_I, fd), _rel(up_1, fd)
+    ep, ec = rel_diff(up_I, fd), rel_diff(up_1, fd)
     return Demonstration(
         f"with I: delta^l = beta up(delta^(l+1)) (.) f' differs from finite differences by "
         f"{_fmt(ep)}",
         f"with 1 1^T: {_fmt(ec)}",
-        ep > 0.1, ec < 1e-6, {"printed": ep, "corrected": ec})
+        ep > 0.1, ec < 1e-6, {"printed": up_I, "corrected": up_1, "fd": fd,
+                              "printed_vs_fd": ep, "corrected_vs_fd": ec})
 
 
 def _dS004b_bias():
@@ -873,12 +992,12 @@ def _dS004e_ranges():
     A_printed[:r, :r] = A[:r, :r]
     printed = beta * np.kron(A_printed, np.ones((n, n))) * fp
     corrected = beta * np.kron(A, np.ones((n, n))) * fp
-    ep, ec = _rel(printed, fd), _rel(corrected, fd)
+    ep, ec = rel_diff(printed, fd), rel_diff(corrected, fd)
     return Demonstration(
         f"p, q = 1..M_(l+1)/n = {r} fills {r * r} of the {M_next * M_next} blocks: delta^l "
         f"differs from finite differences by {_fmt(ep)}",
         f"p, q = 1..M_(l+1) = {M_next}: {_fmt(ec)}",
-        ep > 0.1, ec < 1e-6, {"printed": ep, "corrected": ec})
+        ep > 0.1, ec < 1e-6, {"printed_vs_fd": ep, "corrected_vs_fd": ec})
 
 
 _TABLE_004 = [[0], [0, 1], [1, 2], [0, 2]]  # input maps M_j of each output map j
@@ -956,12 +1075,169 @@ def _dS004g_sum():
         return sum(correlate(unvec(A[j], (4, 4)), flip_mask(k[0, j]), padding=2) for j in js)
 
     msg = _raises(lambda: grad(range(0, len(M_0) + 1)))
-    err = _rel(grad(M_0), fd)
+    err = rel_diff(grad(M_0), fd)
     return Demonstration(
         f"j = 0..|M_0| = 0..{len(M_0)} reaches output {sorted(set(range(len(M_0) + 1)) - set(M_0))}"
         f", which input 0 does not feed (no kernel k_0j): {msg}",
         f"j in M_0 = {M_0}: dE/dx_0 matches finite differences (rel. diff {_fmt(err)})",
         msg is not None, err < 1e-6, {"error": msg})
+
+
+# ---------------------------------------------------------------------------
+# Demonstrations: where the package departs from the print
+# ---------------------------------------------------------------------------
+
+
+def _dep1216():
+    net = demo_network()
+    params, X, Gamma = _demo_data(net, N=1, seed=12160)
+    C = net.C
+    res = forward_listing(net, params, X[0])
+    # The print's lines at c = C: partition t^(d,C) into P_(C+1) subvectors of S_(C+1) entries
+    # by V_C; those belong to a layer C+1, which the network does not have.
+    msg = _raises(lambda: net.layers[C].partition.V)
+    formed = sorted({c for (_, c) in res.H})
+    y1 = feedforward_input([res.t_conv[d, C] for d in range(1, net.layers[-1].D + 1)])
+    ref = loops_forward(net, params, X[0])
+    err = max(rel_diff(y1, ref["y_ff"][1]), rel_diff(res.output, ref["output"]))
+    return Demonstration(
+        f"partition(t^(d,C), P_(C+1)) and H^(d,C) at c = C = {C} need P_(C+1), S_(C+1) and "
+        f"V_C of a layer C+1 that does not exist: {msg}",
+        f"the package forms H^(d,c) for c = {formed} only (c < C) and feeds t^(d,C) straight "
+        f"into y_1 = col{{t^(d,C)}} (47.1215); y_1 and the output equal the loops "
+        f"(rel. diff {_fmt(err)})",
+        msg is not None, formed == list(range(C)) and err < 1e-12, {"error": msg})
+
+
+_TABLE_1213 = [[0], [0, 1], [1, 2], [0, 2]]  # the inputs D of each of four maps
+
+
+def _dep1213():
+    net = Network((6, 6), 3, conv=[Conv(4, mask=3, padding="valid", activation="linear",
+                                        connections=_TABLE_1213)], outputs=2)
+    params = net.init(1213, bias_scale=0.3)
+    rng = np.random.default_rng(1213)
+    x = rng.standard_normal((3, 6, 6))
+    ly = net.layers[0]
+    # entries outside the table need not be zero (a parameter file, from_vector)
+    params.W_conv[1] = np.where(ly.W_mask == 0, rng.standard_normal(ly.W_mask.shape),
+                                params.W_conv[1])
+    params.Theta_conv[1] = np.where(ly.conn == 0, rng.standard_normal(ly.conn.shape),
+                                    params.Theta_conv[1])
+    W, Th, S = params.W_conv[1], params.Theta_conv[1], ly.S
+
+    def z_of(d, inputs):  # (47.1213) for map d over the inputs given, by correlation
+        return sum(vec(correlate(x[j], unvec(W[j * S:(j + 1) * S, d], (3, 3)),
+                                 padding="valid")) - Th[j, d] for j in inputs)
+
+    target = [z_of(d, ins) for d, ins in enumerate(_TABLE_1213)]
+    res = forward_listing(net, params, x)
+    subsets = [[j for j in range(3) if m >> j & 1] for m in range(1, 8)]
+    one_set = [s for s in subsets  # a single D_c shared by every map d, as printed
+               if all(rel_diff(z_of(d, s), target[d]) < 1e-12 for d in range(4))]
+    per_map = max(rel_diff(res.z_conv[d + 1, 1], target[d]) for d in range(4))
+    return Demonstration(
+        f"one subset D_c for every map: with the entries outside the table "
+        f"{_TABLE_1213} nonzero, {len(one_set)} of the {len(subsets)} subsets of the 3 inputs "
+        f"give all 4 maps",
+        f"one subset per map (Conv(connections=...)): every z^(d,1) of the forward listing "
+        f"equals the correlations over its own inputs (rel. diff {_fmt(per_map)})",
+        not one_set, per_map < 1e-12, {"matching_single_sets": one_set})
+
+
+def _table_demo_network():
+    return Network((6, 6), 1,
+                   conv=[Conv(2, mask=3, activation="tanh", pool=("max", 2)),
+                         Conv(3, mask=2, activation="tanh", connections=[[0], [1], [0, 1]])],
+                   hidden=[4], outputs=2, hidden_activation="tanh",
+                   output_activation="sigmoid")
+
+
+def _dep1271():
+    net = _table_demo_network()
+    params, X, Gamma = _demo_data(net, N=1, seed=12710)
+    l1, l2 = net.layers
+    rng = np.random.default_rng(12711)
+    outside_W = l2.W_mask == 0
+    params.W_conv[2] = np.where(outside_W, rng.standard_normal(outside_W.shape),
+                                params.W_conv[2])  # as a parameter file may hold them
+    outside_T = l2.conn == 0
+    params.Theta_conv[2] = np.where(outside_T, rng.standard_normal(outside_T.shape),
+                                    params.Theta_conv[2])
+    res = forward_listing(net, params, X[0])
+    sens = backward_listing(net, params, res, Gamma[0])
+    fd = _fd_params(net, params, X, Gamma)
+    # (47.1271), (47.1274) as printed: no mask
+    dW2 = np.kron(np.ones((1, l2.D)), res.H_stacked[1]) @ sens.Delta[2].toarray()
+    blk = np.kron(np.ones((1, l2.D)), np.ones((l2.D_in, 1)) @ np.ones((1, l2.P)))
+    dT2 = -(blk @ sens.Delta[2].toarray())
+    out_W = float(np.max(np.abs(dW2[outside_W])))
+    out_T = float(np.max(np.abs(dT2[outside_T])))
+    fd_out = max(float(np.max(np.abs(fd.W_conv[2][outside_W]))),
+                 float(np.max(np.abs(fd.Theta_conv[2][outside_T]))))
+    # (47.1262) as printed: the sum runs over every d' = 1..D_2, fed by map d or not
+    V1 = l2.partition.V
+    deltas1 = []
+    for d in range(1, l1.D + 1):
+        acc = np.zeros(l1.P)
+        for d2 in range(1, l2.D + 1):
+            w = params.W_conv[2][(d - 1) * l2.S:d * l2.S, d2 - 1]
+            b = V_ddc(V1, w, l2.P, l2.S) @ sens.delta_conv[d2, 2]  # (47.1258)
+            acc += l1.activation.fprime(res.z_conv[d, 1]) * l1.pooling.backprop(
+                b, res.y_conv[d, 1])  # (47.1262)
+        deltas1.append(acc)
+    dW1 = np.kron(np.ones((1, l1.D)), res.H_stacked[0]) @ np.column_stack(
+        [np.concatenate([dd if k == i else np.zeros(l1.P) for k in range(l1.D)])
+         for i, dd in enumerate(deltas1)])  # (47.1271) with the unmasked delta^(d,1)
+    e1 = rel_diff(dW1, fd.W_conv[1])
+    got = net.gradients(params, X, Gamma, method="listing")
+    ec = max_rel_diff(got, fd)
+    return Demonstration(
+        f"with entries outside the table {[[0], [1], [0, 1]]} of layer 2 nonzero, unmasked "
+        f"(47.1271) and (47.1274) give them derivatives up to {out_W:.3g} and {out_T:.3g} "
+        f"(finite differences: {fd_out:.1g}, they never reach z), and (47.1262) summed over "
+        f"every d' gives dJ/dW_1 off by {_fmt(e1)}",
+        f"the package skips the pairs (d, d') outside the table in (47.1262) and masks "
+        f"(47.1271), (47.1274) by it: every derivative matches finite differences "
+        f"(rel. diff {_fmt(ec)})",
+        out_W > 1e-3 and out_T > 1e-3 and e1 > 1e-2 and fd_out < 1e-8, ec < 1e-6,
+        {"outside_W": out_W, "outside_Theta": out_T, "dW1_printed_vs_fd": e1,
+         "package_vs_fd": ec})
+
+
+def _dep1185():
+    y = np.zeros(4)  # a region whose entries are all 0: t = ||y|| = 0
+    pool = Pooling("l2", in_shape=(2, 2), block=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        printed = y / np.sqrt(np.sum(y ** 2))  # (47.1196d) y / t, and (47.1185d) H / t
+    g = pool.gradient_vectors(y)[0]
+    rng = np.random.default_rng(1185)
+    u = rng.standard_normal((200, 4))  # subgradient inequality t(u) >= t(0) + g^T u
+    sub = all(float(pool.pool(v)[0]) >= float(g @ v) - 1e-15 for v in u)
+    return Demonstration(
+        f"at t = 0 the printed gradient y / t is 0/0: {printed.tolist()}",
+        f"the package takes g = {g.tolist()}, a subgradient of t = ||y|| at 0 "
+        f"(t(u) >= g^T u for 200 random u: {sub}), so backpropagation stays finite",
+        bool(np.isnan(printed).any()), bool(np.all(g == 0)) and sub, {"printed": printed})
+
+
+def _dep1275():
+    pool = Pooling("max", regions=[[k - 1 for k in r] for r in REGIONS_1201], P=12)
+    rng = np.random.default_rng(1275)
+    y = rng.standard_normal(12)
+    alpha = rng.standard_normal(pool.P_out)
+    G = pool.gradient_matrix(y)
+    v = pool.upv(alpha, G=G)  # upv(alpha), in region order
+    T = pool.T.toarray()
+    fd = central_differences(lambda yy: float(alpha @ pool.pool(yy)), y)  # (dt/dy)^T alpha
+    by_T, by_TT = T @ v, T.T @ v
+    ep, ec = rel_diff(by_T, fd), rel_diff(by_TT, fd)
+    return Demonstration(
+        f"'permute' as the text describes it, T upv(alpha), differs from (dt/dy)^T alpha "
+        f"(finite differences) by {_fmt(ep)} for the T of (47.1203)",
+        f"permute#(upv(alpha)) = T^T upv(alpha), as the listing and the package have it "
+        f"(47.1204): {_fmt(ec)}",
+        ep > 0.1, ec < 1e-6, {"printed_vs_fd": ep, "corrected_vs_fd": ec})
 
 
 # ---------------------------------------------------------------------------
@@ -973,8 +1249,11 @@ ERRATA = [
         "E-1135", "47.1135", "(47.1135), the Gaussian mask",
         r"\frac{1}{\sqrt{2\pi}\,\sigma^2} e^{-(k^2+\ell^2)/2\sigma^2}",
         r"\frac{1}{2\pi\sigma^2} e^{-(k^2+\ell^2)/2\sigma^2}",
-        "a two-dimensional Gaussian is normalised by 2 pi sigma^2; the printed constant makes "
-        "the mask sum to sqrt(2 pi)", "constant", _d1135),
+        "a two-dimensional Gaussian is normalised by 2 pi sigma^2; the constant as transcribed "
+        "makes the mask sum to sqrt(2 pi)", "constant", _d1135,
+        origin="transcription?",
+        doubt="brackets lost around sqrt(2 pi) sigma give exactly the right constant: "
+              "1/(sqrt(2 pi) sigma)^2 = 1/(2 pi sigma^2)"),
     Erratum(
         "E-1149", "47.1149", "(47.1149), the label under the brace",
         r"\text{partition matrix, } V\ (P \times M)",
@@ -986,30 +1265,35 @@ ERRATA = [
         r"\text{mask size } 2K+1 = 9,\ 2K+2 \text{ coefficients};\ 30 \times (9+1) = 300",
         r"(2K+1)^2 + 1 \text{ coefficients: } 30 \times (81+1) = 2460 "
         r"\text{ for a } 9\times 9 \text{ mask (300 holds for } 2K+1 = 3)",
-        "a (2K+1) x (2K+1) mask has (2K+1)^2 weights; 9 + 1 per map is the count for a 3x3 "
-        "mask", "count", _d1166),
+        "with '2K+1 = 9' the mask is 9 x 9 and has (2K+1)^2 = 81 weights; the printed 30 x "
+        "(9+1) = 300 and '2K+2 coefficients' count 2K+1 = 9 weights per unit, which is right "
+        "only for a mask of 9 entries (a 3x3 mask)", "count", _d1166),
     Erratum(
         "E-1180", "47.1180", "(47.1180), last expression",
         r"t(r,c) = \mathcal H_{r,c} \odot \mathcal M",
         r"t(r,c) = \mathbb 1^T (\mathcal H_{r,c} \odot \mathcal M)\, \mathbb 1",
-        "the Hadamard product is a matrix; the pooled value is the sum of its entries",
-        "dimension", _d1180),
+        "the Hadamard product is a matrix; the pooled value is the sum of its entries (a slip "
+        "of type: no reader would pool a matrix, but the expression as written cannot be "
+        "stored in t)", "notation", _d1180),
     Erratum(
         "E-1189", "47.1189", "(47.1189), the bias term",
         r"y_n^{(d)}(p) = f\Big(\sum_j [h_{n,p}^{(j)}]^T w_j^{(d)} - \theta^{(d)}(j)\,"
         r"\mathbb 1\Big)",
         r"y_n^{(d)}(p) = f\Big(\sum_j [h_{n,p}^{(j)}]^T w_j^{(d)} - \theta^{(d)}(j)\Big)",
-        "y(p) is a scalar; the vector 1 belongs to the vector form (47.1191a)", "dimension",
-        _d1189),
+        "y(p) is a scalar; the vector 1 belongs to the vector form (47.1191a) (a slip of "
+        "type carried over from it)", "notation", _d1189),
     Erratum(
         "E-1201", "47.1201", "(47.1201), the matrix T",
         r"T \text{ with rows } e_1,e_2,e_4,e_8 \mid e_3,e_5,e_7,e_8 \mid e_{10},e_{11},e_{12} "
         r"(11 \times 12)",
         r"T \text{ with rows } e_1,e_2,e_4,e_8 \mid e_3,e_5,e_7,e_9,e_{11} \mid e_6,e_{10},"
         r"e_{12} (12 \times 12), \text{ as in } (47.1203)",
-        "the printed matrix has 11 rows: e_8 stands for e_9, the second region lacks e_11 and "
-        "the third has e_11 in place of e_6, so it does not produce the printed left side",
-        "matrix", _d1201),
+        "the matrix as transcribed has 11 rows (e_8 twice, no e_6, e_9) and does not produce "
+        "the left side of (47.1201); (47.1203) gives the right 12 x 12 T", "matrix", _d1201,
+        origin="transcription?",
+        doubt="a 'square' matrix with a row lost and the ones of rows 8-9 one column left of "
+              "where (47.1203) puts them is typical of OCR damage to a large array, while "
+              "(47.1203), the same T written as rows e_k^T, is right"),
     Erratum(
         "E-1213", "47.1213", "(47.1213), the range of d",
         r"d = 1, 2, \dots, D_c", r"d = 1, 2, \dots, D_{c+1}",
@@ -1018,8 +1302,10 @@ ERRATA = [
         "E-1216a", "47.1216", "(47.1216), the 'start with' line and the text before it",
         r"H_n^{(d,0)} = [h_{n,1}^{(d)} \dots h_{n,P_o}^{(d)}]",
         r"H_n^{(d,0)} = [h_{n,1}^{(d)} \dots h_{n,P_1}^{(d)}]",
-        "the input is partitioned for layer 1, into P_1 subvectors of S_1 entries (47.1209)",
-        "index", _d1216a),
+        "the text defines P_o as the number of input subvectors; that number is set by layer "
+        "1's mask, stride and padding and is P_1 in the section's own convention (H^(d,c) has "
+        "P_(c+1) columns, (47.1211)), while the subscript o, as in D_o, makes it look like a "
+        "property of the input", "notation", _d1216a),
     Erratum(
         "E-1221g", "47.1221g", "(47.1221g), the last column",
         r"W_\ell = [w_1^{(\ell)} | \dots | w_{n_{\ell+1}}^{(\ell)}]",
@@ -1049,12 +1335,17 @@ ERRATA = [
         r"b(1),b(1),b(2),b(2),b(1),b(2),b(3),b(2),b(1),b(2),b(3),b(2)",
         r"b(1),b(1),b(2),b(1),b(2),b(3),b(2),b(1),b(2),b(3),b(2),b(3)",
         "row j must hold b(p''_j) for the region of j in (47.1201), as the dt(p'')/dy(j) "
-        "column beside it does; rows 4-12 are shifted", "matrix", _d1259),
+        "column beside it does; as transcribed, rows 4-12 do not", "matrix", _d1259,
+        origin="transcription?",
+        doubt="the transcribed column is the right one with row 3 repeated and the last row "
+              "dropped, a one-row slip of the kind OCR makes in a tall array"),
     Erratum(
         "E-1275a", "47.1275", "(47.1275), the V^(d,d',c+1) line",
         r"\mathbb 1_{P_c} \mathbb 1_{P_{c+1}}^T \otimes (w_d^{(d',c+1)})^T",
         r"\mathbb 1_{P'_c} \mathbb 1_{P_{c+1}}^T \otimes (w_d^{(d',c+1)})^T",
-        "V_c^T has P'_c rows (47.1257); P_c is the size before pooling", "dimension", _d1275a),
+        "V_c^T has P'_c rows (47.1257); P_c, the size before pooling, does not fit",
+        "dimension", _d1275a, origin="transcription?",
+        doubt="a dropped prime: the same line in (47.1276) reads 1_(P'_c)"),
     Erratum(
         "E-1275b", "47.1275", "(47.1275), the four derivative lines",
         r"\frac{\partial J_{emp}}{\partial W_\ell} = 2\rho_2 W_\ell + \sum_{n} "
@@ -1071,11 +1362,11 @@ ERRATA = [
         "map d uses only the P'_C columns of W_1 fed by t^(d,C) (47.1220), as (47.1245) has",
         "dimension", _d1275c),
     Erratum(
-        "E-1275d", "47.1275", "(47.1275), the convolutional backward pass",
+        "E-1275d", "47.1275", "(47.1275) and (47.1276), the convolutional backward pass",
         r"\Delta_{n,c} \text{ formed for } c = C-1, \dots, 1",
         r"\Delta_{n,c} \text{ formed for } c = C, C-1, \dots, 1",
-        "the derivatives for c = 1..C use Delta_(n,C), which the listing never forms",
-        "missing step", _d1275d),
+        "the derivatives (and the updates of (47.1276)) for c = 1..C use Delta_(n,C), which "
+        "neither listing forms", "missing step", _d1275d),
     Erratum(
         "E-1276a", "47.1276", "(47.1276), the theta_l update",
         r"\theta_{\ell,n} = \theta_{\ell,n-1} - \mu\,\delta_{\ell+1,n}",
@@ -1086,7 +1377,9 @@ ERRATA = [
         "E-1276b", "47.1276", "(47.1276), the W_l update",
         r"W_{\ell,n} = (1-2\mu\rho_2)W_{\ell,n-1} - \mu\mu\,\delta_{\ell+1,n} y_{\ell,n}^T",
         r"W_{\ell,n} = (1-2\mu\rho_2)W_{\ell,n-1} - \mu\,\delta_{\ell+1,n} y_{\ell,n}^T",
-        "a gradient step has one factor mu", "constant", _d1276b),
+        "a gradient step has one factor mu", "constant", _d1276b, origin="transcription?",
+        doubt="a doubled symbol ('mu mu') is a common transcription artefact; the other three "
+              "updates of the listing have one mu"),
     # -- seed notes ------------------------------------------------------------------------
     Erratum(
         "E-S000a", "seed 000", "Convolutional error: delta^conv and its size annotations, and "
@@ -1136,7 +1429,8 @@ ERRATA = [
         r"\frac{\partial \mathrm{vec}(S)}{\partial \mathrm{vec}(S_1)} = "
         r"\begin{pmatrix} I_t \\ 0 \\ 0 \end{pmatrix},\ t = (w-f+1)(h-f+1)",
         "the note itself gives the 3t x t size and t x t zero blocks a few lines earlier",
-        "dimension", _dS001c, "seed001"),
+        "dimension", _dS001c, "seed001", origin="transcription?",
+        doubt="a subscript t read as 1 is a common transcription slip"),
     Erratum(
         "E-S002a", "seed 002", "BP2, the case rule for d a^2/d a^1 (and so BP3 for b^1)",
         r"\frac{\partial a^2_{j',k'}}{\partial a^1_{j,k}} = 1 \text{ if } a^1_{j,k} = "
@@ -1149,7 +1443,10 @@ ERRATA = [
     Erratum(
         "E-S002b", "seed 002", "definitions of w^3, b^3, z^3, a^3",
         r"0 \le l \le \ (\text{no upper bound})", r"0 \le l \le 9",
-        "ten outputs; the sums of BP2 run over l = 0..9", "index", _dS002b, "seed002"),
+        "ten outputs; the sums of BP2 run over l = 0..9", "index", _dS002b, "seed002",
+        origin="transcription?",
+        doubt="the bound is missing in all four places alike, as a symbol the transcription "
+              "could not read would be"),
     Erratum(
         "E-S002c", "seed 002", "BP4 for w^1_(l,m) (three lines); the generic BP3, BP4 and the "
         "BP1 derivation also mix i and j",
@@ -1208,6 +1505,53 @@ ERRATA = [
         r"\frac{dE}{dx_i^l} = \sum_{j \in M_i} \tilde\delta_j^{l+1} * (J k_{ij}^{l+1} J)",
         "M_i is a set of map indices, as (16) says ('for all j in M_i'), not an upper bound",
         "index", _dS004g_sum, "seed004"),
+]
+
+
+DEPARTURES = [
+    Departure(
+        "D-1216", "47.1216", "(47.1216), the partition and H^(d,c) lines of the last layer c = C",
+        r"\{h_{n,p}^{(d,c)}\}_{p=1}^{P_{c+1}} = \mathrm{partition}(t_n^{(d,c)}, P_{c+1}),\ "
+        r"H_n^{(d,c)} = [\dots],\ c = 1, \dots, C",
+        "the lines run for c < C only (forward.forward_listing, and the fused path); t^(d,C) "
+        "goes straight into y_1 = col{t^(d,C)}",
+        "at c = C they need P_(C+1), S_(C+1) and V_C of a layer C+1 that does not exist, and "
+        "nothing reads their result", _dep1216),
+    Departure(
+        "D-1213", "47.1213", "(47.1213), the subset D_c",
+        r"\sum_{j \in \mathcal D_c} \dots,\ d = 1, \dots, D_c \ (\text{one subset for "
+        r"every map } d)",
+        "one subset per map d: Conv(connections=[D^(1), ..., D^(D_c)]), the layer's "
+        "connection table (as LeNet-5's S2-C3 table, seed note 004)",
+        "one shared subset cannot express a table in which maps read different inputs; "
+        "D_c = all inputs does only while every weight and bias outside the table is zero, "
+        "which parameters from a file need not be", _dep1213),
+    Departure(
+        "D-1271", "47.1271", "(47.1262), (47.1271), (47.1274) and the same lines of (47.1275), "
+        "(47.1276), with a connection table",
+        r"\delta_n^{(d,c)} = \sum_{d'=1}^{D_{c+1}} \dots;\ (\mathbb 1^T \otimes "
+        r"H_{n,c-1})\Delta_{n,c};\ -(\mathbb 1^T \otimes \mathbb 1 \mathbb 1^T)\Delta_{n,c}",
+        "the sum over d' skips the maps d' that map d does not feed, and the derivatives of "
+        "W_c and Theta_c are multiplied by the connection-table mask (training.backward_listing, "
+        "gradients_listing and the fused path)",
+        "the printed formulas assume every map feeds every map; with a table, weights and biases "
+        "outside it never reach z, yet the unmasked formulas give them nonzero derivatives, and "
+        "if they are nonzero (a parameter file, from_vector) the sum over every d' is wrong",
+        _dep1271),
+    Departure(
+        "D-1185", "47.1185", "(47.1185d) and (47.1196d), the l2-pooling gradient at t = 0",
+        r"\frac{\partial t}{\partial y(\Omega_{p'})} = \frac{1}{t(p')}\, y(\Omega_{p'})",
+        "at t(p') = 0 the gradient vector is 0 (pooling.gradient_matrix)",
+        "y / t is 0/0 where a region is all zeros (t = ||y|| is not differentiable there); 0 is "
+        "a subgradient and keeps backpropagation finite", _dep1185),
+    Departure(
+        "D-1275", "47.1275", "the text before (47.1275), on the listing's 'permute'",
+        r"\text{``the permute operation ... amounts to multiplying its vector argument by the "
+        r"permutation matrix'' } T \ (47.1202)",
+        "the listing's permute# is applied as T^T (47.1204), as its lines print it "
+        "(pooling.Pooling.backprop)",
+        "the backward pass needs (dt/dy)^T = T^T upv(.); multiplying by T, as the sentence says, "
+        "does not give it", _dep1275),
 ]
 
 
@@ -1299,23 +1643,70 @@ VERIFIED = [
 
 def normalize_id(eid):
     """The register's spelling of an erratum id: ``"S004-a"`` and ``"E-S004a"`` are both
-    ``"E-S004a"``; chapter ids (``"E-1257"``) are unchanged."""
+    ``"E-S004a"``; chapter ids (``"E-1257"``) and departures (``"D-1216"``) are unchanged."""
     m = re.fullmatch(r"(?:E-)?S(\d{3})-?([a-z])", str(eid).strip())
     return f"E-S{m.group(1)}{m.group(2)}" if m else str(eid).strip()
 
 
 def by_id(eid):
-    """The :class:`Erratum` with id ``eid`` (seed ids also as ``"S004-a"``)."""
+    """The :class:`Erratum` (or :class:`Departure`) with id ``eid`` (seed ids also as
+    ``"S004-a"``)."""
     eid = normalize_id(eid)
-    for e in ERRATA:
+    for e in [*ERRATA, *DEPARTURES]:
         if e.id == eid:
             return e
-    raise KeyError(f"no erratum {eid!r} in the register; ids: {[e.id for e in ERRATA]}")
+    raise KeyError(f"no erratum {eid!r} in the register; ids: "
+                   f"{[e.id for e in [*ERRATA, *DEPARTURES]]}")
 
 
-def check_all():
-    """Run every demonstration: a list of ``(erratum, Demonstration)``."""
-    return [(e, e.run()) for e in ERRATA]
+def as_example(key, title, eid):
+    r"""The worked example of erratum ``eid`` for ``reproduce``, taken from its demonstration:
+    the printed form evaluated beside the corrected one, the same numbers ``errata --check``
+    reports (``basis="evaluated"``).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.errata import as_example
+    >>> ex = as_example("seed004", "Fig. 4 text", "E-S004d")
+    >>> ex.label, ex.erratum, ex.ok
+    ('as printed, evaluated', 'E-S004d', True)
+    """
+    from .examples import Example
+
+    d = by_id(eid).run()
+    if "printed" not in d.values or "corrected" not in d.values:
+        raise KeyError(f"the demonstration of {eid} keeps no printed/corrected values")
+    return Example(key, title, d.values["printed"], d.values["corrected"], erratum=eid,
+                   basis="evaluated")
+
+
+def check_all(departures=False):
+    """Run every demonstration: a list of ``(erratum, Demonstration)``; with
+    ``departures=True`` those of :data:`DEPARTURES` follow."""
+    return [(e, e.run()) for e in [*ERRATA, *(DEPARTURES if departures else [])]]
+
+
+def counts():
+    """The register in numbers: errata (chapter, seed notes), flagged as possibly
+    transcription, notation-kind, departures, notation slips, checked and found right.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity import errata
+    >>> n = errata.counts()
+    >>> n["errata"] == n["chapter"] + n["seed"], n["departures"] == len(errata.DEPARTURES)
+    (True, True)
+    >>> errata.by_id("E-1201").origin, errata.by_id("D-1216").equation
+    ('transcription?', '47.1216')
+    """
+    return {"errata": len(ERRATA),
+            "chapter": sum(e.source == "chapter" for e in ERRATA),
+            "seed": sum(e.source != "chapter" for e in ERRATA),
+            "transcription?": sum(e.origin == "transcription?" for e in ERRATA),
+            "notation-kind": sum(e.kind == "notation" for e in ERRATA),
+            "departures": len(DEPARTURES),
+            "notation": len(NOTATION),
+            "verified": len(VERIFIED)}
 
 
 def _md(s):
@@ -1326,39 +1717,85 @@ def _math(s):
     return f"${_md(s)}$" if "\\" in s else _md(s)
 
 
+def _origin(e):
+    return "print" if e.origin == "print" else "transcription?"
+
+
 def render(results=None):
-    """The register as markdown (ERRATA.md). ``results`` from :func:`check_all` adds the
-    numbers of each demonstration."""
+    """The register as markdown (ERRATA.md). ``results`` from :func:`check_all` (with
+    ``departures=True``) adds the numbers of each demonstration."""
+    from .seeds import SEED_NOTES
+
     res = dict((e.id, d) for e, d in results) if results is not None else {}
+    n = counts()
     out = ["# Errata", "",
            "Generated by `python -m sayedcnn errata --write ERRATA.md` from "
-           "`sayedcnn/errata.py`; do not edit by hand.", "",
+           "`sayedcnn/fidelity/errata.py`; do not edit by hand.", "",
            "Slips in section 47.25 of A. H. Sayed, *Inference and Learning from Data*, and in "
-           "the seed notes. Each entry has a demonstration that computes with the package: "
-           "the printed form fails with numbers and the corrected form passes "
-           "(`python -m sayedcnn errata --check`).", "",
-           "| id | equation | kind | reason |", "| --- | --- | --- | --- |"]
+           "the seed notes, and the places where the package departs from the print. Each "
+           "entry has a demonstration that computes with the package: the printed form fails "
+           "with numbers and the corrected form passes (`python -m sayedcnn errata --check`).",
+           "",
+           f"**What \"printed\" means here.** The printed forms were read from {SOURCE}. "
+           "So each erratum says where it may come from: *print*, "
+           f"{ORIGINS['print']}; or *transcription?*, {ORIGINS['transcription?']}. Either "
+           "way the corrected form is what the package computes.", "",
+           f"{n['errata']} errata ({n['chapter']} in the chapter, {n['seed']} in the seed "
+           f"notes), {n['transcription?']} of them possibly transcription, {n['notation-kind']} "
+           f"of kind notation (a slip of type or naming that no computation follows); "
+           f"{n['departures']} departures; {n['notation']} notation slips without a "
+           f"demonstration; {n['verified']} candidates checked and found right.", "",
+           "| id | equation | kind | origin | reason |", "| --- | --- | --- | --- | --- |"]
     for e in ERRATA:
-        out.append(f"| {e.id} | {e.equation} | {e.kind} | {_md(e.reason)} |")
+        out.append(f"| {e.id} | {e.equation} | {e.kind} | {_origin(e)} | {_md(e.reason)} |")
     out.append("")
+    last_source = None
     for e in ERRATA:
-        out += [f"## {e.id} ({e.equation})", "", f"*Where:* {e.location}. *Kind:* {e.kind}.",
-                "", "Printed:", "", f"$${e.printed}$$", "", "Corrected:", "",
-                f"$${e.corrected}$$", "", f"*Why:* {e.reason}.", ""]
+        if e.source != last_source and e.source in SEED_NOTES:
+            out += [f"## Seed note {e.source[4:]}", "",
+                    f"*The note:* {SEED_NOTES[e.source].sentence}", ""]
+        last_source = e.source
+        out += [f"## {e.id} ({e.equation})", "", f"*Where:* {e.location}. *Kind:* {e.kind}. "
+                f"*Origin:* {_origin(e)}.", "", "Printed:", "", f"$${e.printed}$$", "",
+                "Corrected:", "", f"$${e.corrected}$$", "", f"*Why:* {e.reason}.", ""]
+        if e.doubt:
+            out += [f"*Possibly transcription:* {e.doubt}.", ""]
         d = res.get(e.id)
         if d is not None:
             mark = "shown" if d.shown else "NOT SHOWN"
             out += [f"*Demonstration ({mark}):* printed: {d.printed}; corrected: "
                     f"{d.corrected}.", ""]
+    out += ["## Departures from the print", "",
+            "Where the package does something the print does not say. Each demonstration "
+            "shows what the print, followed literally, leaves undefined or gets wrong, and "
+            "that the package's choice computes the right quantity.", "",
+            "| id | equation | what the package does | why |", "| --- | --- | --- | --- |"]
+    for dep in DEPARTURES:
+        out.append(f"| {dep.id} | {dep.equation} | {_md(dep.package)} | {_md(dep.reason)} |")
+    out.append("")
+    for dep in DEPARTURES:
+        out += [f"## {dep.id} ({dep.equation})", "", f"*Where:* {dep.location}.", "",
+                "The print:", "", f"$${dep.printed}$$", "", f"*The package:* {dep.package}.",
+                "", f"*Why:* {dep.reason}.", ""]
+        d = res.get(dep.id)
+        if d is not None:
+            mark = "shown" if d.shown else "NOT SHOWN"
+            out += [f"*Demonstration ({mark}):* as printed: {d.printed}; the package: "
+                    f"{d.corrected}.", ""]
     out += ["## Notation", "", "Slips that change no meaning (no demonstration).", "",
             "| where | printed | read |", "| --- | --- | --- |"]
-    for n in NOTATION:
-        where = n.location if n.equation in n.location else f"{n.location} ({n.equation})"
-        out.append(f"| {_md(where)} | {_math(n.printed)} | "
-                   f"{_math(n.corrected)} |")
+    for n_ in NOTATION:
+        where = n_.location if n_.equation in n_.location else f"{n_.location} ({n_.equation})"
+        out.append(f"| {_md(where)} | {_math(n_.printed)} | {_math(n_.corrected)} |")
     out += ["", "## Checked and found right", "",
             "| equation | claim | finding | test |", "| --- | --- | --- | --- |"]
     for v in VERIFIED:
         out.append(f"| {v.equation} | {_md(v.claim)} | {_md(v.finding)} | `{v.test}` |")
+    out += ["", "## The seed notes", "",
+            "The notes are not shipped; each is reproduced by a module of "
+            "`sayedcnn.fidelity.seeds`.", "", "| note | module | what it is |",
+            "| --- | --- | --- |"]
+    for key, note in SEED_NOTES.items():
+        out.append(f"| {key[4:]} | `{note.module}` | {_md(note.sentence)} |")
     out.append("")
     return "\n".join(out)

@@ -19,30 +19,45 @@ A trace holds, for one small network and a batch of ``N`` images,
 Each trace is one ``.npz`` file (read with ``allow_pickle=False``; the network description
 and the problem's settings are JSON strings in 0-d string arrays), and a directory of traces
 has one ``index.json`` that names every array by the book's symbol and equation and states
-the conventions (:data:`CONVENTIONS`). A copy ships in ``sayedcnn/interop/golden_data/``; the tests
+the conventions (:data:`CONVENTIONS`) and the edge rules (:data:`RULES`) with the traces
+where each decides the numbers. A copy ships in ``sayedcnn/interop/golden_data/``; the tests
 check that the package still reproduces it, so the traces double as regression fixtures.
+
+Every trace is live in the backward pass (every map of every layer and sample has a nonzero
+sensitivity, every connected weight a nonzero data-term derivative, every pooled map a path
+to the output), and three edge problems are built on exact multiples of 1/4 or 1/2 so that
+ties, relu at 0 and all-zero l2 regions are exact in any implementation. The tests check
+both from the stored numbers, and check that a conventional-layout implementation written
+from the conventions alone matches every trace while each of its 35 typical bugs fails at
+least one.
 
 :func:`write_traces` writes a directory, :func:`load_trace` reads one file,
 :func:`verify_trace` recomputes a trace (with the package, or with any function that maps the
-inputs to arrays named as in the trace) and compares.
+inputs to arrays named as in the trace) and compares; it is ok only when the output and every
+derivative were compared (:func:`required_arrays`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..network import Network, Params
+from ..network import Network
+from ..params import Params
+from ..reference.compare import rel_diff
 from .io import network_from_dict, network_to_dict
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "CONVENTIONS",
+    "RULES",
     "DATA_DIR",
     "Problem",
     "PROBLEMS",
@@ -55,6 +70,7 @@ __all__ = [
     "write_traces",
     "load_trace",
     "load_traces",
+    "required_arrays",
     "verify_trace",
     "verify_directory",
 ]
@@ -130,9 +146,105 @@ CONVENTIONS = {
         "'mu mu' is mu (E-1276b). A mini-batch step is params - mu * dJ_d*."),
     "files": (
         "One .npz per problem, read with numpy.load(path, allow_pickle=False); 'network' "
-        "(the architecture as JSON, sayedcnn.interop.io.network_to_dict) and 'meta' (name, seed, "
-        "N, rho1, rho2, mu) are JSON strings in 0-d string arrays. float64 throughout; "
-        "index arrays are int64 and tables int8."),
+        "(the architecture as JSON, sayedcnn.interop.io.network_to_dict) and 'meta' (name, "
+        "description, seed, N, rho1, rho2, mu, bias_scale, covers, rules, setup) are JSON "
+        "strings in 0-d string arrays. float64 throughout; index arrays are int64 and "
+        "tables int8."),
+    "network_schema": (
+        "'network' = {input_shape: [rows, cols], input_depth: D_0, conv: [one dict per layer "
+        "c = 1..C], hidden: [n_2, ..., n_{L-1}] (the hidden feedforward widths; [] for none), "
+        "outputs: Q, hidden_activation: [one name per hidden layer], output_activation, "
+        "loss: 'quadratic' | 'cross_entropy'}. A conv dict is {depth: D_c, mask: [kr, kc], "
+        "padding: 'same' | 'valid' | p | [pr, pc] (p zeros on each side), stride: [sr, sc], "
+        "activation, pool, connections}. pool is null (no pooling: t = y, P'_c = P_c) or "
+        "{kind: 'max' | 'mean' | 'l2' | 'subsample' | 'correlation', block: [br, bc], "
+        "stride: [sr, sc] (absent = block: disjoint blocks), retain: k (subsample only, "
+        "absent = 0: the 0-based position kept, in the region's column-major order), mask: "
+        "[m_0, ..., m_{|Omega|-1}] (correlation only, in region order)}. connections is null "
+        "(every input map feeds every output map) or a list with one entry per output map "
+        "d = 1..D_c: the 0-based indices j of the input maps that feed it (47.1213), e.g. "
+        "[[0, 1], [1, 2]] is {1,2} -> 1, {2,3} -> 2. Activations: sigmoid 1/(1+e^-z), tanh, "
+        "relu max(z, 0), linear z, softmax (output layer only, with cross-entropy)."),
+    "pooling": (
+        "Over a region Omega = (o_0, ..., o_{R-1}) (a row of Omega_c, -1 entries dropped) "
+        "with values u_k = y(o_k) (Table 47.13) and gradient vectors g (Table 47.14): max: "
+        "t = max_k u_k, g = e_k at the first maximal k; mean: t = (1/R) sum_k u_k, g = 1/R; "
+        "l2: t = sqrt(sum_k u_k^2) (no 1/R), g = u/t, and g = 0 when t = 0; subsample: "
+        "t = u_retain, g = e_retain; correlation: t = sum_k m_k u_k, g = m. Backward "
+        "(permute#, 47.1204): entry o_k of dQ/dy receives v(p') g_k from every region p' "
+        "holding it (a sum when regions overlap), where v = dQ/dt."),
+    "loss": (
+        "quadratic: Q_n = ||gamma_n - y_{L,n}||^2 (no 1/2); cross_entropy: Q_n = "
+        "-sum_q gamma_n(q) log y_{L,n}(q) with y_L = softmax(z_L) = exp(z_L) / 1^T exp(z_L) "
+        "(47.1229)."),
+    "Delta": (
+        "Delta_c[n] is the D_c P_c x D_c block-diagonal matrix of (47.1270): column d-1 holds "
+        "delta_n^(d,c) in rows (d-1)*P_c .. d*P_c - 1 and zeros elsewhere, so that "
+        "H_{n,c-1}-products give every column of dJ/dW_c at once (47.1271)."),
+    "V_ddc": (
+        "V_ddc_{c+1}[d-1, d'-1] is the P'_c x P_{c+1} matrix V^(d,d',c+1) of (47.1257): entry "
+        "[p'', p] is the sum of w_d^(d',c+1)(s) = W_{c+1}[(d-1)*S_{c+1} + s, d'-1] over the "
+        "s with V_index_c[p, s] = p'' (the weight with which pooled entry p'' of map d "
+        "enters z^(d',c+1)(p)); zero for pairs outside the table. b^(d,d',c) = "
+        "V^(d,d',c+1) delta^(d',c+1) (47.1258) is the part of dQ_n/dt^(d,c) that comes "
+        "through output map d'; v^(d,c) = sum_d' b^(d,d',c) and delta^(d,c) = "
+        "f'(z^(d,c)) . permute#(upv(v^(d,c))) (47.1262). For c = C, v^(d,C) is the block "
+        "d of W_1^T delta_2, entries (d-1)*P'_C .. d*P'_C - 1 (47.1241)."),
+    "step_formulas": (
+        "With n = 0 only (no 1/N), per (47.1276): W_l <- (1 - 2 mu rho_2) W_l - "
+        "mu delta_{l+1,0} y_{l,0}^T; theta_l <- theta_l + mu delta_{l+1,0}; "
+        "W_c[j*S_c + s, d-1] <- (1 - 2 mu rho_1) W_c[j*S_c + s, d-1] - mu conn_c[j, d-1] "
+        "sum_p H_0^(j,c-1)[s, p] delta_0^(d,c)(p); Theta_c[j, d-1] <- Theta_c[j, d-1] + "
+        "mu conn_c[j, d-1] sum_p delta_0^(d,c)(p). Equivalently p_after = p - mu dJ_0/dp "
+        "with J_0 the risk of sample 0 alone (regularisers included)."),
+    "compute": (
+        "sayedcnn.interop.golden.verify_trace(trace, compute) calls compute(net, params, X, "
+        "Gamma, rho1, rho2, mu): net is a sayedcnn.Network (sayedcnn.interop.io."
+        "network_to_dict(net) is the 'network' dict above), params a sayedcnn.Params whose "
+        "dicts W_conv[c], Theta_conv[c] (c = 1..C) and W_ff[l], theta_ff[l] (l = 1..L-1) "
+        "are keyed by the book's 1-based layer numbers and hold the trace's arrays "
+        "W_conv_c, ...; X is (N, D_0, rows, cols) and Gamma (N, Q). It returns a dict of "
+        "arrays named and shaped as in the trace. The report is ok only when every array "
+        "named by require= was returned and agrees (default: the output y_ff_L and every "
+        "dJ_d*); the arrays not returned are listed."),
+}
+
+#: The rules that decide the numbers at the edges, each with the traces where it matters
+#: (the ``rules`` of a :class:`Problem`; ``index.json`` lists them under ``rules``).
+RULES = {
+    "max_ties": (
+        "Max pooling with an exact tie: the gradient goes to the first maximal entry in the "
+        "region's column-major order (Omega order), and the tied entries come from different "
+        "patches, so the choice changes dJ/dW_c."),
+    "subsample_order": (
+        "Subsampling keeps entry 'retain' of each region in column-major order: retain = 1 "
+        "of a 2 x 2 block is row 1, column 0 of the block (row-major order would give row 0, "
+        "column 1)."),
+    "relu_at_zero": (
+        "relu'(0) = 0: an entry with z exactly 0 gets sensitivity 0 although dQ/dy there is "
+        "not 0."),
+    "l2_zero_region": (
+        "l2 pooling over a region whose entries are all exactly 0: t = 0 and the gradient "
+        "vector is 0 (not 0/0, not 1/sqrt(|Omega|)), with f' = 1 there (linear activation)."),
+    "even_same": (
+        "'same' with masks even in both axes: (k-1)//2 zeros before and k//2 after, so the "
+        "backward pass must remove the padding with the 'before' pads."),
+    "stride_leftover": (
+        "A correlation stride that leaves the last rows or columns of the padded map unread "
+        "('valid': (L - k) % s != 0); 'same' at stride s gives ceil(L/s) outputs."),
+    "pool_leftover": (
+        "Pooling blocks that do not fit are dropped: the last rows or columns of the map "
+        "belong to no region and get sensitivity 0."),
+    "overlap_sum": (
+        "Overlapping pooling regions: an entry in several regions receives the sum of their "
+        "contributions (47.1204)."),
+    "connection_table": (
+        "A connection table (47.1213): entries of W_c outside it (nonzero here) do not reach "
+        "z, their derivative is the rho_1 term alone, and b^(d,d',c) = 0 for pairs outside."),
+    "bias_split": (
+        "Several connected input maps: only the column sums of Theta_c reach z, each "
+        "connected entry has derivative -dJ/db_d, and the step (47.1276) moves every "
+        "connected entry by the same amount."),
 }
 
 
@@ -146,7 +258,15 @@ class Problem:
     r"""A small seeded problem: a network description (the dict of
     :func:`sayedcnn.interop.io.network_to_dict`), the batch size ``N``, the seed of its data and
     parameters, the regularisers :math:`\rho_1, \rho_2` (47.1229) and the step size
-    :math:`\mu` (47.1276)."""
+    :math:`\mu` (47.1276).
+
+    ``rules`` names the entries of :data:`RULES` whose choice the trace's numbers depend
+    on; ``setup`` adjusts the seeded data (see :func:`problem_data`): ``quantum: q`` rounds
+    the images, the masks and the biases of layer 1 to multiples of ``1/q`` (so that every
+    sum of layer 1 is exact in any order and ties are exact), ``zero: [r0, r1, c0, c1]``
+    sets the pixels ``X[:, :, r0:r1, c0:c1]`` to 0, ``balanced_bias: true`` makes every
+    column of :math:`\Theta_1` sum to 0, ``outside_table: true`` gives the weights outside
+    a connection table nonzero values."""
 
     name: str
     description: str
@@ -158,6 +278,8 @@ class Problem:
     mu: float = 0.1
     bias_scale: float = 0.5
     covers: tuple = ()
+    rules: tuple = ()
+    setup: dict | None = None
 
     def build(self):
         """The :class:`~sayedcnn.network.Network` of the problem."""
@@ -176,6 +298,12 @@ def _net(shape, D0, conv, hidden, Q, hid_act, out_act, loss):
             "output_activation": out_act, "loss": loss}
 
 
+#: Seeds of the problems whose first seeds left a map without sensitivity (a dead relu) or
+#: the rule a problem is about without effect on the numbers; chosen by the liveness and
+#: rule checks of the tests.
+SEEDS = {"one_layer_valid_mean_cross_entropy": 107, "two_layer_overlap_table": 107,
+         "edge_max_ties": 202, "edge_l2_zero_region": 300, "edge_subsample_relu_zero": 400}
+
 PROBLEMS = (
     Problem(
         "one_layer_same_max",
@@ -191,9 +319,10 @@ PROBLEMS = (
         "outputs with cross-entropy; rho_1, rho_2 > 0.",
         _net((6, 5), 3, [_conv(3, [2, 3], "valid", 1, "relu", {"kind": "mean", "block": [2, 2]})],
              [4], 3, "sigmoid", "softmax", "cross_entropy"),
-        N=3, seed=102, rho1=0.01, rho2=0.02,
+        N=3, seed=SEEDS["one_layer_valid_mean_cross_entropy"], rho1=0.01, rho2=0.02,
         covers=("one layer", "valid", "D_0 = 3", "even mask", "mean", "hidden layer",
-                "cross_entropy", "regularisers")),
+                "cross_entropy", "regularisers"),
+        rules=("pool_leftover", "bias_split")),
     Problem(
         "one_layer_stride2_l2",
         "One layer: 7x7 image, two 3x3 masks 'same' at stride 2 (4x4 maps), sigmoid, 2x2 "
@@ -205,17 +334,19 @@ PROBLEMS = (
         "two_layer_overlap_table",
         "Two layers: 6x6 image; three 3x3 masks 'same', tanh, overlapping 2x2 max pooling "
         "at stride 1; then two 2x2 (even) masks 'same' with the connection table "
-        "{1,2} -> 1, {2,3} -> 2, relu, 2x2 mean pooling; a tanh hidden layer; softmax with "
-        "cross-entropy.",
+        "{1,2} -> 1, {2,3} -> 2 (the weights outside it nonzero), relu, 2x2 mean pooling; "
+        "a tanh hidden layer; softmax with cross-entropy; rho_1 > 0.",
         _net((6, 6), 1,
              [_conv(3, [3, 3], "same", 1, "tanh",
                     {"kind": "max", "block": [2, 2], "stride": [1, 1]}),
               _conv(2, [2, 2], "same", 1, "relu", {"kind": "mean", "block": [2, 2]},
                     [[0, 1], [1, 2]])],
              [3], 2, "tanh", "softmax", "cross_entropy"),
-        N=2, seed=104, rho1=0.005,
+        N=2, seed=SEEDS["two_layer_overlap_table"], rho1=0.005,
         covers=("two layers", "same", "even mask", "overlapping pooling", "max", "mean",
-                "connection table", "cross_entropy")),
+                "connection table", "cross_entropy"),
+        rules=("even_same", "overlap_sum", "connection_table", "bias_split"),
+        setup={"outside_table": True}),
     Problem(
         "two_layer_valid_stride2_subsample_correlation",
         "Two layers on a 2-channel 7x6 image: two 3x2 masks 'valid', linear, subsampling "
@@ -230,7 +361,8 @@ PROBLEMS = (
              [], 2, "sigmoid", "linear", "quadratic"),
         N=2, seed=105, rho2=0.01,
         covers=("two layers", "valid", "integer padding", "stride 2", "subsample",
-                "correlation pooling", "quadratic")),
+                "correlation pooling", "quadratic"),
+        rules=("pool_leftover", "bias_split")),
     Problem(
         "seed000_hand_note",
         "The hand note's network (seed 000): 4x4 image, one 2x2 mask 'valid' (3x3 map), "
@@ -242,6 +374,43 @@ PROBLEMS = (
              [], 2, "sigmoid", "sigmoid", "quadratic"),
         N=1, seed=100, covers=("one layer", "valid", "overlapping pooling", "max",
                                "quadratic")),
+    Problem(
+        "edge_max_ties",
+        "Edge case, exact max ties: 8x6 image and two 2x4 masks (even in both axes) 'same', "
+        "all multiples of 1/4, so every z of layer 1 is exact and 2x2 max-pooling blocks hold "
+        "exact ties between entries of different patches; relu; sigmoid outputs, quadratic "
+        "loss.",
+        _net((8, 6), 1, [_conv(2, [2, 4], "same", 1, "relu", {"kind": "max", "block": [2, 2]})],
+             [], 3, "sigmoid", "sigmoid", "quadratic"),
+        N=2, seed=SEEDS["edge_max_ties"], covers=("one layer", "same", "even mask", "max"),
+        rules=("max_ties", "even_same"), setup={"quantum": 4}),
+    Problem(
+        "edge_l2_zero_region",
+        "Edge case, l2 pooling of an all-zero region: 2-channel 10x9 image whose top-left "
+        "5x4 corner is 0, two 3x2 masks 'valid' at stride 2 (the last row and column unread), "
+        "biases that cancel (each column of Theta_1 sums to 0), linear, 2x2 l2 pooling; "
+        "softmax with cross-entropy.",
+        _net((10, 9), 2,
+             [_conv(2, [3, 2], "valid", 2, "linear", {"kind": "l2", "block": [2, 2]})],
+             [], 2, "sigmoid", "softmax", "cross_entropy"),
+        N=2, seed=SEEDS["edge_l2_zero_region"], covers=("one layer", "valid", "stride 2", "l2"),
+        rules=("l2_zero_region", "stride_leftover", "bias_split"),
+        setup={"quantum": 4, "zero": [0, 5, 0, 4], "balanced_bias": True}),
+    Problem(
+        "edge_subsample_relu_zero",
+        "Edge case, subsampling order and relu at 0: 11x11 image, two 2x2 masks 'valid' at "
+        "stride 2 (5x5 maps, the last row and column unread), all multiples of 1/2, relu "
+        "with some z exactly 0 at retained entries, subsampling that keeps entry 1 (row 1, "
+        "column 0) of each 2x2 block, the last row and column of the map left out; tanh "
+        "outputs with targets in {-1, 1}, quadratic loss.",
+        _net((11, 11), 1,
+             [_conv(2, [2, 2], "valid", 2, "relu",
+                    {"kind": "subsample", "block": [2, 2], "retain": 1})],
+             [], 2, "sigmoid", "tanh", "quadratic"),
+        N=3, seed=SEEDS["edge_subsample_relu_zero"],
+        covers=("one layer", "valid", "stride 2", "subsample"),
+        rules=("subsample_order", "relu_at_zero", "stride_leftover", "pool_leftover"),
+        setup={"quantum": 2}),
 )
 
 _BY_NAME = {p.name: p for p in PROBLEMS}
@@ -252,17 +421,22 @@ def problem_data(problem, net=None):
     ``numpy.random.default_rng(problem.seed)``.
 
     Weights are Gaussian with variance ``1/fan_in``; entries outside a connection table
-    (47.1213) are zero; biases are ``bias_scale * N(0, 1)``. Images are uniform on
-    ``[-1, 1]``; targets are one-hot (with ``-1`` as the low value for tanh outputs).
-    Returns ``(net, params, X, Gamma)``.
+    (47.1213) are zero (unless ``setup`` has ``outside_table``); biases are
+    ``bias_scale * N(0, 1)``. Images are uniform on ``[-1, 1]``; targets are one-hot (with
+    ``-1`` as the low value for tanh outputs). The problem's ``setup`` is applied last (see
+    :class:`Problem`). Returns ``(net, params, X, Gamma)``.
     """
     net = problem.build() if net is None else net
+    setup = dict(problem.setup or {})
+    unknown = set(setup) - {"quantum", "zero", "balanced_bias", "outside_table"}
+    if unknown:
+        raise ValueError(f"problem {problem.name}: unknown setup keys {sorted(unknown)}")
     rng = np.random.default_rng(problem.seed)
     p = Params()
     for ly in net.layers:
         fan = np.maximum(ly.S * ly.conn.sum(axis=0), 1)
         W = rng.standard_normal((ly.S * ly.D_in, ly.D)) / np.sqrt(fan)[None, :]
-        p.W_conv[ly.c] = W * ly.W_mask
+        p.W_conv[ly.c] = W if setup.get("outside_table") else W * ly.W_mask
         p.Theta_conv[ly.c] = problem.bias_scale * rng.standard_normal((ly.D_in, ly.D)) * ly.conn
     for l in range(1, net.L):
         p.W_ff[l] = rng.standard_normal((net.n[l + 1], net.n[l])) / np.sqrt(net.n[l])
@@ -272,6 +446,20 @@ def problem_data(problem, net=None):
     low = -1.0 if net.output_activation.name == "tanh" else 0.0
     Gamma = np.full((problem.N, net.Q), low)
     Gamma[np.arange(problem.N), labels] = 1.0
+    q = setup.get("quantum")
+    if q:  # multiples of 1/q: every sum of layer 1 is exact, whatever its order
+        X = np.round(X * q) / q
+        p.W_conv[1] = np.round(p.W_conv[1] * q) / q
+        p.Theta_conv[1] = np.round(p.Theta_conv[1] * q) / q
+    if setup.get("zero"):
+        r0, r1, c0, c1 = setup["zero"]
+        X[:, :, r0:r1, c0:c1] = 0.0
+    if setup.get("balanced_bias"):
+        ly = net.layers[0]
+        T = p.Theta_conv[1]
+        for d in range(ly.D):
+            js = np.flatnonzero(ly.conn[:, d])
+            T[js[-1], d] = -np.sum(T[js[:-1], d])  # the column sums to 0 exactly
     return net, p, X, Gamma
 
 
@@ -413,7 +601,8 @@ def compute_trace(net, params, X, Gamma, rho1=0.0, rho2=0.0, mu=0.1):
     :func:`verify_trace`; any function with this signature can take its place.
     """
     from ..forward import forward_listing
-    from ..training import backward_listing, gradients_listing, risk, sgd_step_listing
+    from ..sgd import risk
+    from ..training import backward_listing, gradients_listing, sgd_step_listing
 
     params = net.check_params(params)
     X = net.check_images(X)
@@ -505,7 +694,8 @@ def _problem(problem):
 def _meta(problem):
     return {"name": problem.name, "description": problem.description, "seed": problem.seed,
             "N": problem.N, "rho1": problem.rho1, "rho2": problem.rho2, "mu": problem.mu,
-            "bias_scale": problem.bias_scale, "covers": list(problem.covers)}
+            "bias_scale": problem.bias_scale, "covers": list(problem.covers),
+            "rules": list(problem.rules), "setup": problem.setup}
 
 
 # ---------------------------------------------------------------------------
@@ -524,6 +714,11 @@ def write_traces(out_dir, problems=None):
     names = [p.name for p in problems]
     if len(set(names)) != len(names):
         raise ValueError(f"problem names must be unique, got {names}")
+    for prob in problems:
+        unknown = sorted(set(prob.rules) - set(RULES))
+        if unknown:
+            raise ValueError(f"problem {prob.name} names rules {unknown} that RULES does not "
+                             f"hold; the rules are {sorted(RULES)}")
     out_dir = Path(os.fspath(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     from .. import __version__
@@ -532,7 +727,10 @@ def write_traces(out_dir, problems=None):
              "source": "A. H. Sayed, Inference and Learning from Data, section 47.25: the "
                        "forward listing (47.1216), the training listing (47.1275) and the "
                        "stochastic-gradient listing (47.1276)",
-             "conventions": CONVENTIONS, "problems": []}
+             "conventions": CONVENTIONS,
+             "rules": {k: {"rule": text, "traces": [p.name for p in problems if k in p.rules]}
+                       for k, text in RULES.items()},
+             "problems": []}
     paths = []
     for prob in problems:
         net, arrays = trace_arrays(prob)
@@ -565,7 +763,7 @@ class Trace:
 
     ``arrays`` maps names to arrays (every array of the file), ``net`` is the rebuilt
     :class:`~sayedcnn.network.Network`, ``params`` the parameters as a
-    :class:`~sayedcnn.network.Params`, ``X`` and ``Gamma`` the inputs and ``meta`` the
+    :class:`~sayedcnn.params.Params`, ``X`` and ``Gamma`` the inputs and ``meta`` the
     problem's settings (``name``, ``seed``, ``N``, ``rho1``, ``rho2``, ``mu``).
     """
 
@@ -600,39 +798,126 @@ class Trace:
                 float(self.meta.get("mu", 0.1)))
 
 
+def _read_npz(path):
+    """Every entry of the ``.npz`` at ``path`` (no pickles), with a ValueError naming the
+    file for anything that is not a complete archive."""
+    with open(path, "rb") as fh:  # FileNotFoundError and the like pass through
+        head = fh.read(4)
+    bad = f"{path} is not a readable golden trace"
+    if not head:
+        raise ValueError(f"{bad}: it is empty (a truncated write?)")
+    if head != b"PK\x03\x04":
+        raise ValueError(f"{bad}: it is not an .npz archive (no zip signature at its start)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {name: z[name] for name in z.files}
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as exc:
+        reason = str(exc) or type(exc).__name__
+        if "allow_pickle" in reason or "pickle" in reason:
+            raise ValueError(f"{bad}: it holds pickled Python objects, which golden traces "
+                             f"never contain (allow_pickle=False)") from exc
+        raise ValueError(f"{bad}: the archive is truncated or corrupted ({reason})") from exc
+
+
+def _json_entry(entries, key, path):
+    a = entries[key]
+    if a.shape != () or a.dtype.kind != "U":
+        raise ValueError(f"{path}: the {key!r} entry must be a JSON string in a 0-d string "
+                         f"array, got dtype {a.dtype} and shape {a.shape}")
+    try:
+        value = json.loads(str(a))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: the {key!r} entry is not valid JSON ({exc})") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: the {key!r} entry must be a JSON object, got "
+                         f"{type(value).__name__}")
+    return value
+
+
+def _check_meta(meta, path):
+    def number(key, minimum, strict=False, integer=False):
+        v = meta.get(key)
+        kind = int if integer else (int, float)
+        if isinstance(v, bool) or not isinstance(v, kind) or not np.isfinite(v) or \
+                v < minimum or (strict and v == minimum):
+            what = "an integer" if integer else "a finite number"
+            raise ValueError(f"{path}: meta[{key!r}] must be {what} "
+                             f"{'>' if strict else '>='} {minimum}, got {v!r}")
+        return v
+
+    if not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise ValueError(f"{path}: meta['name'] must be the problem's name (a string), got "
+                         f"{meta.get('name')!r}")
+    number("N", 1, integer=True)
+    number("rho1", 0.0)  # (47.1229)
+    number("rho2", 0.0)
+    number("mu", 0.0, strict=True)  # (47.1276)
+    for key in ("rules", "covers"):
+        if key in meta and not (isinstance(meta[key], list)
+                                and all(isinstance(r, str) for r in meta[key])):
+            raise ValueError(f"{path}: meta[{key!r}] must be a list of strings, got "
+                             f"{meta[key]!r}")
+
+
 def load_trace(path):
     r"""Read one trace file written by :func:`write_traces` (``allow_pickle=False``).
 
-    Checks that every array named by :func:`array_specs` for its network is present with
-    the documented shape. Returns a :class:`Trace`.
+    As strict as :func:`sayedcnn.interop.io.load_params`: every array named by
+    :func:`array_specs` for its network must be present with the documented shape and
+    dtype, and nothing else; ``network`` must build a network and ``meta`` must hold the
+    problem's ``name``, ``N``, ``rho1``, ``rho2`` and ``mu``. Returns a :class:`Trace`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        Naming the file, if it is empty, truncated or corrupted, not an ``.npz`` archive,
+        holds pickled objects, lacks ``network`` or ``meta`` or holds a bad one, or an array
+        is missing, unexpected, misshapen, of the wrong dtype or (inputs and parameters)
+        not finite.
+
+    Examples
+    --------
+    >>> from sayedcnn.interop import golden
+    >>> tr = golden.load_trace(golden.DATA_DIR / "seed000_hand_note.npz")
+    >>> tr.name, tr.X.shape, tr.settings
+    ('seed000_hand_note', (1, 1, 4, 4), (0.0, 0.0, 0.1))
     """
     path = os.fspath(path)
+    entries = _read_npz(path)
+    if "network" not in entries or "meta" not in entries:
+        raise ValueError(f"{path}: a golden trace needs 'network' and 'meta' entries; "
+                         f"found {sorted(entries)}")
+    desc = _json_entry(entries, "network", path)
+    meta = _json_entry(entries, "meta", path)
+    _check_meta(meta, path)
     try:
-        z = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a golden trace (.npz without pickles): {exc}") from exc
-    with z:
-        files = set(z.files)
-        if "network" not in files or "meta" not in files:
-            raise ValueError(f"{path}: a golden trace needs 'network' and 'meta' entries; "
-                             f"found {sorted(files)}")
-        try:
-            arrays = {name: z[name] for name in z.files if name not in ("network", "meta")}
-        except ValueError as exc:
-            raise ValueError(f"{path}: holds pickled objects, which golden traces never "
-                             f"contain: {exc}") from exc
-        net = network_from_dict(json.loads(str(z["network"])))
-        meta = json.loads(str(z["meta"]))
-    N = int(meta.get("N", arrays["X"].shape[0] if "X" in arrays else 0))
+        net = network_from_dict(desc)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{path}: the stored network description does not build a network: "
+                         f"{exc}") from exc
+    arrays = {k: v for k, v in entries.items() if k not in ("network", "meta")}
+    N = int(meta["N"])
     specs = array_specs(net, N)
     missing = [n for n in specs if n not in arrays]
     if missing:
         raise ValueError(f"{path}: missing arrays {missing} of the trace of this network")
+    extra = sorted(set(arrays) - set(specs))
+    if extra:
+        raise ValueError(f"{path}: unexpected arrays {extra}; a trace of this network holds "
+                         f"exactly {list(specs)}")
     for name, spec in specs.items():
-        if list(arrays[name].shape) != spec["shape"]:
+        a = arrays[name]
+        if list(a.shape) != spec["shape"]:
             raise ValueError(f"{path}: array {name} ({spec['symbol']}, {spec['equation']}) "
-                             f"must have shape {tuple(spec['shape'])}, got "
-                             f"{arrays[name].shape}")
+                             f"must have shape {tuple(spec['shape'])}, got {a.shape}")
+        if str(a.dtype) != spec["dtype"]:
+            raise ValueError(f"{path}: array {name} ({spec['symbol']}, {spec['equation']}) "
+                             f"must be {spec['dtype']}, got {a.dtype}")
+        if spec["group"] in ("input", "parameter") and not np.all(np.isfinite(a)):
+            raise ValueError(f"{path}: array {name} ({spec['symbol']}, {spec['equation']}) "
+                             f"holds NaN or infinite entries")
     return Trace(path, net, arrays, meta)
 
 
@@ -643,11 +928,22 @@ def load_traces(directory=None):
     ipath = directory / "index.json"
     if not ipath.is_file():
         raise ValueError(f"{directory} holds no index.json: not a directory of golden traces")
-    index = json.loads(ipath.read_text())
-    if index.get("format") != FORMAT:
-        raise ValueError(f"{ipath}: format must be {FORMAT!r}, got {index.get('format')!r}")
+    try:
+        index = json.loads(ipath.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{ipath} is not valid JSON ({exc})") from exc
+    if not isinstance(index, dict) or index.get("format") != FORMAT:
+        got = index.get("format") if isinstance(index, dict) else type(index).__name__
+        raise ValueError(f"{ipath}: format must be {FORMAT!r}, got {got!r}")
+    entries = index.get("problems")
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f"{ipath} lists no traces: a directory of golden traces needs at "
+                         f"least one")
     out = {}
-    for entry in index["problems"]:
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise ValueError(f"{ipath}: every entry of 'problems' needs a 'file', got "
+                             f"{entry!r}")
         tr = load_trace(directory / entry["file"])
         out[tr.name] = tr
     return out
@@ -658,24 +954,21 @@ def load_traces(directory=None):
 # ---------------------------------------------------------------------------
 
 
-def _rel(a, b):
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)),
-                1e-300)
-    return float(np.max(np.abs(a - b), initial=0.0)) / scale
-
-
 @dataclass
 class VerifyReport:
     r"""Result of :func:`verify_trace`.
 
     ``diffs[name]`` is the largest relative difference
-    :math:`\|a - b\|_\infty / \max(\|a\|_\infty, \|b\|_\infty)` of each compared array;
-    ``failed`` lists the arrays above ``rtol`` (or of the wrong shape), ``errors`` says why;
-    ``not_compared`` lists the trace's arrays the computation did not give; ``inputs``
-    tells whether the stored inputs and parameters equal the ones regenerated from the
-    problem's seed (``None`` when not checked).
+    :math:`\|a - b\|_\infty / \max(\|a\|_\infty, \|b\|_\infty)` of each compared array
+    (:func:`sayedcnn.reference.compare.rel_diff`: ``inf`` for a NaN, an unmatched
+    infinity or a wrong shape); ``failed`` lists the arrays above ``rtol`` (or of the wrong
+    shape), ``errors`` says why; ``not_compared`` lists the trace's computed arrays that the
+    computation did not give, ``missing`` those of them that ``require`` asked for;
+    ``inputs`` tells whether the stored inputs and parameters equal the ones regenerated
+    from the problem's seed (``None`` when not checked).
+
+    ``ok`` holds only when something was compared, nothing failed, nothing required is
+    missing and the inputs (when checked) match.
     """
 
     name: str
@@ -684,11 +977,13 @@ class VerifyReport:
     failed: list = field(default_factory=list)
     errors: dict = field(default_factory=dict)
     not_compared: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
     inputs: bool | None = None
 
     @property
     def ok(self):
-        return not self.failed and self.inputs is not False and bool(self.diffs)
+        return (not self.failed and not self.missing and self.inputs is not False
+                and bool(self.diffs))
 
     @property
     def worst(self):
@@ -702,12 +997,54 @@ class VerifyReport:
                 f"(tolerance {self.rtol:g})")
         if self.inputs is not None:
             line += "; inputs " + ("regenerated exactly" if self.inputs else "DIFFER")
+        if not self.diffs:
+            line += "\n  nothing was compared"
         for name in self.failed:
             line += f"\n  {name}: {self.errors.get(name, '')}"
+        if self.missing:
+            line += f"\n  required but not given: {', '.join(self.missing)}"
+        rest = [n for n in self.not_compared if n not in self.missing]
+        if rest:
+            line += f"\n  not compared: {', '.join(rest)}"
         return line
 
 
-def verify_trace(trace, compute=None, rtol=RTOL, regenerate=None):
+_COMPUTED = ("forward", "risk", "sensitivity", "gradient", "step")
+
+
+def required_arrays(net, N, require=None):
+    r"""The arrays :func:`verify_trace` insists on for a trace of ``net`` on ``N`` samples.
+
+    ``require=None`` (the default) gives the output :math:`y_L` (``y_ff_L``) and every
+    derivative ``dJ_d*`` (47.1275); ``"all"`` every computed array of the trace (groups
+    forward, risk, sensitivity, gradient, step); any other value is a list of names, checked
+    against the trace (an empty list requires nothing: only what is given is compared).
+
+    Examples
+    --------
+    >>> from sayedcnn.interop import golden
+    >>> tr = golden.load_trace(golden.DATA_DIR / "seed000_hand_note.npz")
+    >>> golden.required_arrays(tr.net, 1)
+    ['y_ff_2', 'dJ_dW_conv_1', 'dJ_dTheta_conv_1', 'dJ_dW_ff_1', 'dJ_dtheta_ff_1']
+    """
+    specs = array_specs(net, N)
+    if require is None:
+        return [f"y_ff_{net.L}"] + [n for n, sp in specs.items() if sp["group"] == "gradient"]
+    if isinstance(require, str):
+        if require != "all":
+            raise ValueError(f"require must be None, 'all' or a list of array names, got "
+                             f"{require!r}")
+        return [n for n, sp in specs.items() if sp["group"] in _COMPUTED]
+    names = list(require)
+    bad = [n for n in names if n not in specs or specs[n]["group"] not in _COMPUTED]
+    if bad:
+        raise ValueError(f"require names arrays that a trace of this network does not compute: "
+                         f"{bad}; computed arrays are "
+                         f"{[n for n, sp in specs.items() if sp['group'] in _COMPUTED]}")
+    return names
+
+
+def verify_trace(trace, compute=None, rtol=RTOL, regenerate=None, require=None):
     r"""Recompute a trace and compare it array by array.
 
     Parameters
@@ -716,37 +1053,57 @@ def verify_trace(trace, compute=None, rtol=RTOL, regenerate=None):
         A trace (or the path of one) written by :func:`write_traces`.
     compute : callable, optional
         ``compute(net, params, X, Gamma, rho1, rho2, mu) -> dict`` of arrays named as in
-        :func:`array_specs` (any subset); the default, :func:`compute_trace`, runs the
-        package's listings. Pass your own to test another implementation, e.g.
-        :func:`sayedcnn.interop.torch.golden_arrays`.
+        :func:`array_specs` (see the convention ``compute`` of :data:`CONVENTIONS`); the
+        default, :func:`compute_trace`, runs the package's listings. Pass your own to test
+        another implementation, e.g. :func:`sayedcnn.interop.torch.golden_arrays`.
     rtol : float
         Largest allowed relative difference per array (default :math:`10^{-12}`).
     regenerate : bool, optional
         Also check that the stored inputs and parameters are exactly those the problem's
         seed gives (default: when the trace's problem is one of :data:`PROBLEMS` and
         ``compute`` is the package's).
+    require : None, "all" or list of str, optional
+        The arrays that must be given for the report to be ok (:func:`required_arrays`;
+        default the output and every derivative). Pass a shorter list on purpose, e.g.
+        ``require=[]`` to compare the forward pass alone.
 
     Returns
     -------
     VerifyReport
+        Not ok when a required array is missing, when any given array differs by more than
+        ``rtol`` (NaN and shape mismatches always do), or when nothing was compared.
+
+    Examples
+    --------
+    >>> from sayedcnn.interop import golden
+    >>> tr = golden.load_trace(golden.DATA_DIR / "seed000_hand_note.npz")
+    >>> golden.verify_trace(tr).ok
+    True
+    >>> forward_only = lambda net, params, X, *rest: {"z_ff_2": tr.arrays["z_ff_2"]}
+    >>> rep = golden.verify_trace(tr, compute=forward_only)
+    >>> rep.ok, rep.missing[:2]
+    (False, ['y_ff_2', 'dJ_dW_conv_1'])
+    >>> golden.verify_trace(tr, compute=forward_only, require=["z_ff_2"]).ok
+    True
     """
     tr = trace if isinstance(trace, Trace) else load_trace(trace)
     default = compute is None
     compute = compute_trace if default else compute
     rho1, rho2, mu = tr.settings
+    specs = array_specs(tr.net, tr.X.shape[0])
+    required = required_arrays(tr.net, tr.X.shape[0], require)
     report = VerifyReport(tr.name, float(rtol))
     got = compute(tr.net, tr.params, np.array(tr.X), np.array(tr.Gamma), rho1, rho2, mu)
     if not isinstance(got, dict):
         raise TypeError(f"compute must return a dict of arrays named as in the trace, got "
                         f"{type(got).__name__}")
-    specs = array_specs(tr.net, tr.X.shape[0])
     unknown = sorted(set(got) - set(specs))
     if unknown:
         raise ValueError(f"compute returned arrays that a trace does not hold: {unknown}; "
                          f"known names are {list(specs)}")
     for name in specs:
         if name not in got:
-            if specs[name]["group"] not in ("input", "parameter", "structure"):
+            if specs[name]["group"] in _COMPUTED:
                 report.not_compared.append(name)
             continue
         want = tr.arrays[name]
@@ -757,12 +1114,13 @@ def verify_trace(trace, compute=None, rtol=RTOL, regenerate=None):
                                    f"({specs[name]['symbol']}, {specs[name]['equation']})")
             report.diffs[name] = float("inf")
             continue
-        d = _rel(have, want)
+        d = rel_diff(have, want)  # NaN, unmatched infinities -> inf
         report.diffs[name] = d
         if not d <= rtol:
             report.failed.append(name)
             report.errors[name] = (f"relative difference {d:.3e} > {rtol:g} "
                                    f"({specs[name]['symbol']}, {specs[name]['equation']})")
+    report.missing = [n for n in required if n not in got]
     if regenerate is None:
         regenerate = default and tr.name in _BY_NAME
     if regenerate:
@@ -781,15 +1139,18 @@ def _inputs_match(tr):
                for n, a in want.items())
 
 
-def verify_directory(directory=None, compute=None, rtol=RTOL, skip=None):
+def verify_directory(directory=None, compute=None, rtol=RTOL, skip=None, require=None):
     r""":func:`verify_trace` on every trace of ``directory`` (default: the shipped copy).
 
     ``skip(trace)`` may return a reason (a string) to leave a trace out, e.g. a pooling kind
-    another implementation does not have. Returns a dict from problem name to
-    :class:`VerifyReport` (or the reason it was skipped).
+    another implementation does not have; ``require`` is passed to :func:`verify_trace`.
+    Returns a dict from problem name to :class:`VerifyReport` (or the reason it was
+    skipped). Raises ``ValueError`` for a directory without traces (see
+    :func:`load_traces`).
     """
     out = {}
     for name, tr in load_traces(directory).items():
         reason = skip(tr) if skip is not None else None
-        out[name] = reason if reason else verify_trace(tr, compute=compute, rtol=rtol)
+        out[name] = reason if reason else verify_trace(tr, compute=compute, rtol=rtol,
+                                                       require=require)
     return out

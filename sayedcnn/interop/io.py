@@ -10,7 +10,12 @@ settings, the accuracy reached), ``format`` (the string ``"sayedcnn-params"``) a
 
 Files are written atomically: the archive goes to a temporary file in the same folder,
 is flushed to disk, and then replaces ``path`` in one :func:`os.replace`, so a crash or a
-Ctrl-C while writing leaves either the old file or the new one, never half of one.
+Ctrl-C while writing leaves either the old file or the new one, never half of one. The
+temporary's name, ``.<name>.<pid>.<random>.tmp``, carries the id of the writing process; a
+process killed outright (SIGKILL, a power cut) cannot remove its temporary, so every save and
+every load removes, in its folder, the temporaries of processes that no longer run
+(:func:`remove_orphan_temporaries`). :func:`atomic_file` gives the same guarantee to any other
+file (the training history, the figures).
 Reading refuses, with a :class:`ValueError` that names the file and the reason, anything
 that is not a complete parameter file of a known version: a truncated or corrupted archive,
 a foreign ``.npz``, pickled objects, a newer format version, a description that does not
@@ -25,17 +30,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import time
 import zipfile
 import zlib
+from contextlib import contextmanager
 
 import numpy as np
 
 from ..activations import ACTIVATIONS
-from ..network import Conv, Network, Params
+from ..network import Conv, Network
+from ..params import Params
 
 __all__ = ["network_to_dict", "network_from_dict", "save_params", "load_params",
-           "FORMAT", "FORMAT_VERSION"]
+           "atomic_file", "write_text_atomic", "remove_orphan_temporaries", "FORMAT",
+           "FORMAT_VERSION"]
 
 _GROUPS = ("W_conv", "Theta_conv", "W_ff", "theta_ff")
 
@@ -144,6 +154,9 @@ def network_from_dict(d):
     if missing:
         raise ValueError(f"a network description needs the keys {list(need)}; "
                          f"missing {missing}")
+    if isinstance(d["conv"], (str, bytes, dict)) or not isinstance(d["conv"], (list, tuple)):
+        raise TypeError(f"a network description's 'conv' must be a list of layer dicts "
+                        f"(47.1216), got {type(d['conv']).__name__}")
     conv = []
     for c, spec in enumerate(d["conv"], start=1):
         if not isinstance(spec, dict) or "depth" not in spec:
@@ -184,7 +197,12 @@ def save_params(path, net, params, meta=None):
     ``format`` and ``format_version`` the layout. The file is written atomically (a
     temporary file in the same folder, then :func:`os.replace`): an existing ``path`` is
     either left as it was or replaced whole. Returns the path written.
+
+    A ``path`` that is a folder raises :class:`IsADirectoryError`, one in a folder that does
+    not exist :class:`FileNotFoundError`, both naming ``path``.
     """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a sayedcnn.Network, got {type(net).__name__}")
     params = net.check_params(params)
     arrays = {_array_name(g, k): a for g, k, a in params.items()}
     arrays["network"] = np.array(json.dumps(network_to_dict(net)))
@@ -195,21 +213,139 @@ def save_params(path, net, params, meta=None):
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"  # what np.savez would do; return the real name
-    _atomic_savez(path, arrays)
+    _atomic_savez(_target(path), arrays)
     return path
 
 
-def _atomic_savez(path, arrays):
-    """``np.savez(path, **arrays)`` through a temporary file in the same folder and
-    :func:`os.replace`, so that ``path`` is never seen half-written."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
+# Temporaries: ".<name>.<pid>.<random>.tmp", optionally followed by the target's extension
+# (figures need it to pick their format). Older releases wrote ".<name>.<random>.tmp".
+_TEMP = re.compile(r"^\.(?P<name>.+?)\.(?:(?P<pid>\d+)\.)?[A-Za-z0-9_]+\.tmp"
+                   r"(?:\.[A-Za-z0-9]+)?$")
+#: Age after which a temporary without a process id (written by an older release) counts
+#: as orphaned, in seconds.
+LEGACY_TEMP_AGE = 600.0
+
+
+def _pid_alive(pid):
+    if pid == os.getpid():
+        return True  # ours: possibly being written by another thread right now
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else (or cannot tell): leave it
+    return True
+
+
+def remove_orphan_temporaries(folder):
+    r"""Remove, in ``folder``, the temporaries of atomic writes whose process no longer runs.
+
+    A write by :func:`save_params` or :func:`atomic_file` that is killed outright leaves its
+    temporary ``.<name>.<pid>.<random>.tmp`` behind. This removes every such file whose
+    process ``pid`` is gone (and those of older releases, without a pid, once they are
+    :data:`LEGACY_TEMP_AGE` seconds old); files of running processes are left alone.
+    :func:`save_params` and :func:`load_params` call it for their folder. Returns the
+    names removed; a folder that cannot be listed gives ``[]``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> open(os.path.join(d, ".params.npz.999999999.abc123.tmp"), "w").close()
+    >>> remove_orphan_temporaries(d)
+    ['.params.npz.999999999.abc123.tmp']
+    """
+    folder = os.fspath(folder) or "."
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    now = time.time()
+    for name in sorted(names):
+        m = _TEMP.match(name)
+        if m is None:
+            continue
+        full = os.path.join(folder, name)
+        if m.group("pid") is not None:
+            if _pid_alive(int(m.group("pid"))):
+                continue
+        else:
+            try:
+                if now - os.stat(full).st_mtime < LEGACY_TEMP_AGE:
+                    continue
+            except OSError:
+                continue
+        try:
+            if os.path.isfile(full) and not os.path.islink(full):
+                os.unlink(full)
+                removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
+def _target(path, what="write"):
+    """``path`` as a string after checking that it can be a file in an existing folder;
+    errors name ``path`` (never the hidden temporary)."""
+    path = os.fspath(path)
+    if not path:
+        raise ValueError(f"cannot {what} a file with an empty path")
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, f"cannot {what} the file: it is a folder", path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        what_is = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise FileNotFoundError(2, f"cannot {what} the file: its folder {folder} {what_is}",
+                                path)
+    return path
+
+
+@contextmanager
+def atomic_file(path, mode="wb"):
+    r"""Write ``path`` atomically: yields an open temporary file (``mode`` ``"wb"`` or
+    ``"w"``) in the same folder; on success it is flushed to disk and moved onto ``path`` in
+    one :func:`os.replace`, on any exception (Ctrl-C included) it is removed and ``path``
+    is left as it was. With ``mode=None`` it yields the temporary's *name* instead (ending
+    in ``path``'s extension, for writers that pick a format from it) and the writer must
+    create that file. Orphaned temporaries of killed processes in the folder are removed
+    first (:func:`remove_orphan_temporaries`).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with atomic_file(target, "w") as f:
+    ...     _ = f.write("hello")
+    >>> open(target).read()
+    'hello'
+    """
+    if mode not in ("wb", "w", None):
+        raise ValueError(f"mode must be 'wb', 'w' or None, got {mode!r}")
+    path = _target(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    remove_orphan_temporaries(folder)
+    ext = os.path.splitext(path)[1] if mode is None else ""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp" + ext,
+                                   prefix=f".{os.path.basename(path)}.{os.getpid()}.")
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot write the file: {exc.strerror}", path) from None
+    try:
+        if mode is None:
+            os.close(fd)
+            yield tmp
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        else:
+            with os.fdopen(fd, mode, **({"newline": ""} if mode == "w" else {})) as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it the usual mode
@@ -222,9 +358,37 @@ def _atomic_savez(path, arrays):
         raise
 
 
+def write_text_atomic(path, text):
+    r"""Write the string ``text`` to ``path`` atomically (see :func:`atomic_file`); returns
+    the path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = write_text_atomic(os.path.join(tempfile.mkdtemp(), "h.json"), "{}")
+    >>> open(p).read()
+    '{}'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    with atomic_file(path, "w") as fh:
+        fh.write(text)
+    return os.fspath(path)
+
+
+def _atomic_savez(path, arrays):
+    """``np.savez(path, **arrays)`` through a temporary file in the same folder and
+    :func:`os.replace`, so that ``path`` is never seen half-written."""
+    with atomic_file(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
 def _read_arrays(path):
     """Every array of the ``.npz`` at ``path`` (no pickles), with clear errors for files
     that are not complete archives."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "cannot read a parameter file: it is a folder", path)
+    remove_orphan_temporaries(os.path.dirname(os.path.abspath(path)))
     with open(path, "rb") as fh:  # FileNotFoundError and the like pass through
         head = fh.read(4)
     bad = f"{path} is not a readable sayedcnn parameter file"
@@ -266,6 +430,8 @@ def load_params(path, with_meta=False):
     ------
     FileNotFoundError
         If ``path`` does not exist.
+    IsADirectoryError
+        If ``path`` is a folder.
     ValueError
         If the file is truncated, corrupted, not an ``.npz`` archive, holds pickled objects,
         is not a sayedcnn parameter file, has a newer ``format_version``, or holds arrays

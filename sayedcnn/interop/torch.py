@@ -8,7 +8,7 @@ golden trace (:mod:`sayedcnn.interop.golden`) with the module, so that PyTorch c
 the book and the book against PyTorch.
 
 Every change of layout sits in one adapter, :class:`Layout`, whose methods check the shapes
-they receive and return. The correspondences (DESIGN.md, conventions 1-5):
+they receive and return. The correspondences (docs/conventions.md, sections 1-6):
 
 * **Images.** ``X`` is ``(N, D_0, rows, cols)`` in both: entry ``(r, c)`` of map ``d`` is
   ``X[n, d-1, r, c]`` and entry ``r + c*rows`` of :math:`h_n^{(d)}` (47.1143). A map vector
@@ -28,14 +28,19 @@ they receive and return. The correspondences (DESIGN.md, conventions 1-5):
 * **Connection tables** (47.1213) multiply the weight by a fixed 0/1 mask, so the weights
   outside the table have zero data-term gradient.
 * **Pooling** (Table 47.13) on blocks at a stride, leftover rows and columns dropped:
-  max -> ``F.max_pool2d``; mean -> ``F.avg_pool2d``; l2 -> ``F.lp_pool2d`` with
-  ``norm_type=2`` (which is :math:`\sqrt{\sum y^2}` over the block and, in torch 2.13, has
-  gradient 0 on an all-zero block, like the book); subsampling -> slicing at the retained
-  offset; correlation pooling -> a depthwise ``conv2d`` with the fixed mask. Overlapping
+  max -> ``F.max_pool2d``; mean -> ``F.avg_pool2d``; l2 -> :math:`\sqrt{\sum y^2}` over the
+  block from ``F.avg_pool2d`` of :math:`y^2`, the root taken only where the sum is positive
+  (gradient 0 on an all-zero block, like the book, instead of relying on how a torch
+  version of ``F.lp_pool2d`` evaluates the 0 * inf of its chain rule there); subsampling
+  -> slicing at the retained offset; correlation pooling -> a depthwise ``conv2d`` with
+  the fixed mask. Overlapping
   blocks work the same way. Pooling over explicit region lists has no torch counterpart
-  and is refused with a ``ValueError``. Max-pooling ties are resolved differently (torch
-  takes the first maximum in row-major order, the book in region order, i.e. column-major);
-  with continuous data ties come only from relu zeros, whose derivative is 0 either way.
+  and is refused with a ``ValueError``. Ties follow the book: ``max_pool2d`` keeps the
+  first maximum of a block in row-major order, the book the first in region order
+  (column-major, 47.1196b), so the bridge pools the transposed map (whose row-major order is
+  the block's column-major order) and transposes back; subsampling keeps entry ``retain``
+  of the block in column-major order, i.e. block row ``retain % br``, column
+  ``retain // br``.
 * **Flatten.** :math:`y_1 = \mathrm{col}\{t^{(1,C)}, \dots, t^{(D_C,C)}\}` (47.1215) is
   map-major then column-major within a map; ``x.flatten(1)`` of ``(N, D, rows, cols)`` is
   map-major then row-major, so the last two axes are swapped first.
@@ -54,9 +59,10 @@ try:
     from torch import nn
 except ImportError as exc:  # pragma: no cover - exercised only without torch
     raise ImportError("sayedcnn.interop.torch needs PyTorch: pip install \"sayedcnn[torch]\" "
-                      "(torch==2.13.0)") from exc
+                      "(torch>=2.1,<3)") from exc
 
-from ..network import Network, Params
+from ..network import Network
+from ..params import Params
 
 __all__ = ["Layout", "BookConv", "BookCNN", "to_torch", "params_from_torch",
            "grads_from_torch", "golden_arrays"]
@@ -281,11 +287,20 @@ class BookConv(nn.Module):
             return y
         blk, st = self.pool_block, self.pool_stride
         if k == "max":
-            return F.max_pool2d(y, blk, st)
+            # torch keeps the first maximum of a block in row-major order, the book the first
+            # in region order, column-major (47.1196b): pool the transposed map, whose
+            # row-major order is the block's column-major order.
+            return F.max_pool2d(y.transpose(2, 3), blk[::-1], st[::-1]).transpose(2, 3)
         if k == "mean":
             return F.avg_pool2d(y, blk, st)
         if k == "l2":
-            return F.lp_pool2d(y, 2, blk, st)  # sqrt(sum y^2) over the block (47.1176)
+            # sqrt(sum y^2) over the block (47.1176); the square root is taken only where the
+            # sum is positive, so that an all-zero block has t = 0 and gradient 0 (the book's
+            # rule) in every torch version, not 0 * inf = NaN
+            s2 = F.avg_pool2d(y * y, blk, st) * float(blk[0] * blk[1])
+            pos = s2 > 0
+            return torch.where(pos, torch.sqrt(torch.where(pos, s2, torch.ones_like(s2))),
+                               torch.zeros_like(s2))
         if k == "subsample":
             nr, nc = self.layer.pooled_shape
             a, b = self.retain_offset
@@ -429,7 +444,7 @@ def _check_module(net, module):
 
 
 def params_from_torch(net, module):
-    r"""The module's parameters in the book's shapes, as a :class:`~sayedcnn.network.Params`.
+    r"""The module's parameters in the book's shapes, as a :class:`~sayedcnn.params.Params`.
 
     Each :math:`\Theta_c` gets the whole :math:`-b_d` of map ``d`` on its first connected
     input map and zeros elsewhere: the module only has the column sums (47.1216)."""
@@ -445,7 +460,7 @@ def params_from_torch(net, module):
 
 def grads_from_torch(net, module):
     r"""The ``.grad`` of every module parameter in the book's shapes (a
-    :class:`~sayedcnn.network.Params`): :math:`\partial J/\partial W_c`,
+    :class:`~sayedcnn.params.Params`): :math:`\partial J/\partial W_c`,
     :math:`\partial J/\partial\Theta_c = -\partial J/\partial b` on connected entries
     (47.1274), :math:`\partial J/\partial W_\ell`, :math:`\partial J/\partial\theta_\ell =
     -\partial J/\partial b_\ell`."""

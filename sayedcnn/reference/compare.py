@@ -30,6 +30,9 @@ _TINY = np.finfo(float).tiny
 def rel_diff(a, b, floor=0.0):
     r"""Largest relative difference of two arrays of the same shape.
 
+    The measure behind every agreement check of the package (listings, engine, loops,
+    finite differences of (47.1229)).
+
     .. math:: r(a, b) = \|a - b\|_\infty / \max(\|a\|_\infty, \|b\|_\infty, \text{floor})
 
     Parameters
@@ -75,8 +78,20 @@ def rel_diff(a, b, floor=0.0):
 
 
 def array_sets(x):
-    """The arrays of ``x`` as a dict ``{key: array}``: a :class:`~sayedcnn.params.Params`
-    gives ``(group, layer)`` keys, a mapping is taken as it is, a single array is ``{(): x}``."""
+    r"""The arrays of ``x`` as a dict ``{key: array}``: a :class:`~sayedcnn.params.Params`
+    gives ``(group, layer)`` keys, a mapping is taken as it is, a single array is ``{(): x}``.
+    The groups are those of (47.1221g-h) and (47.1224a-b).
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.reference.compare import array_sets
+    >>> p = sc.Params(W_ff={1: np.ones((2, 3))}, theta_ff={1: np.zeros(2)})
+    >>> sorted(array_sets(p))
+    [('W_ff', 1), ('theta_ff', 1)]
+    >>> array_sets(np.ones(2))
+    {(): array([1., 1.])}
+    """
     if hasattr(x, "items") and hasattr(x, "GROUPS"):  # a Params
         return {(g, k): a for g, k, a in x.items()}
     if isinstance(x, dict):
@@ -88,7 +103,8 @@ def max_rel_diff(x, y, floor=0.0):
     r"""Largest :func:`rel_diff` over two sets of arrays (two ``Params``, or two dicts).
 
     Every key must be on both sides: a key missing on either side makes the result ``inf``,
-    and so does any NaN, any unmatched infinity or any shape mismatch inside.
+    and so does any NaN, any unmatched infinity or any shape mismatch inside. Used to compare
+    the derivatives of (47.1229) computed in different ways (47.1275).
 
     Parameters
     ----------

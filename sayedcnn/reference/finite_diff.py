@@ -32,7 +32,14 @@ def default_rel_step(order=4):
     the rounding error (:math:`O(\epsilon/h)`) for a smooth function; the 5-point step is
     taken a factor 8 below its balance point because the risk of a network with ReLU or max
     pooling has kinks, and a smaller stencil is less likely to straddle one, while the
-    rounding error it adds stays near :math:`10^{-11}` relative.
+    rounding error it adds stays near :math:`10^{-11}` relative. Used for the checks of the
+    derivatives (47.1263)-(47.1274) of the risk (47.1229).
+
+    Examples
+    --------
+    >>> from sayedcnn.reference.finite_diff import default_rel_step
+    >>> f"{default_rel_step(2):.2e}", f"{default_rel_step(4):.2e}"
+    ('6.06e-06', '9.25e-05')
     """
     if order == 2:
         return _EPS ** (1.0 / 3.0)
@@ -55,7 +62,7 @@ def numerical_gradient(fun, params, order=4, rel_step=None):
 
     (``order=4``, the default), or :math:`(f(\vartheta + h e_i) - f(\vartheta - h e_i))/(2h)`
     (``order=2``). The step actually taken is the representable difference
-    :math:`(\vartheta_i + h) - \vartheta_i`.
+    :math:`(\vartheta_i + h) - \vartheta_i`. Checks the derivatives (47.1263)-(47.1274).
 
     Parameters
     ----------
@@ -73,6 +80,18 @@ def numerical_gradient(fun, params, order=4, rel_step=None):
     -------
     sayedcnn.Params
         The derivatives, in the shapes of ``params``.
+
+    Examples
+    --------
+    The derivative of :math:`\|W_1\|_F^2` is :math:`2W_1`:
+
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.reference.finite_diff import numerical_gradient
+    >>> p = sc.Params(W_ff={1: np.array([[1.0, -2.0], [0.5, 3.0]])}, theta_ff={1: np.zeros(2)})
+    >>> g = numerical_gradient(lambda q: float(np.sum(q.W_ff[1] ** 2)), p)
+    >>> g.W_ff[1].round(8), g.theta_ff[1].round(8)
+    (array([[ 2., -4.],
+           [ 1.,  6.]]), array([0., 0.]))
     """
     if order not in _STENCILS:
         raise ValueError(f"order must be 2 or 4, got {order!r}")
@@ -103,7 +122,15 @@ def central_differences(fun, x, h=1e-6, order=2):
     ``order=2``: :math:`(f(x + he_i) - f(x - he_i)) / (2h)`; ``order=4``:
     :math:`(f(x-2he_i) - 8f(x-he_i) + 8f(x+he_i) - f(x+2he_i)) / (12h)`, with one fixed
     step ``h`` for every entry (see :func:`numerical_gradient` for :class:`Params` with a
-    step per entry).
+    step per entry). Checks derivatives such as those of (47.1233) entry by entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference.finite_diff import central_differences
+    >>> central_differences(lambda v: np.sum(v ** 3), np.array([1.0, 2.0]), h=1e-3,
+    ...                     order=4).round(6)                      # 3 v^2
+    array([ 3., 12.])
     """
     if order not in _STENCILS:
         raise ValueError(f"order must be 2 or 4, got {order!r}")
@@ -146,6 +173,20 @@ def check_gradients(net, params, X, Gamma, rho1=0.0, rho2=0.0, grads=None, scali
     float or (float, sayedcnn.Params)
         The largest relative difference over the parameter arrays
         (:meth:`sayedcnn.Params.max_rel_diff`), and the finite differences if asked.
+
+    Implements the finite-difference check of the derivatives of (47.1229) (47.1275).
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.reference.finite_diff import check_gradients
+    >>> net = sc.Network((3, 3), conv=[sc.Conv(1, 2)], outputs=2)
+    >>> p = net.init(seed=0, bias_scale=0.1)
+    >>> X = np.random.default_rng(0).standard_normal((2, 1, 3, 3))
+    >>> G = np.eye(2)
+    >>> bool(check_gradients(net, p, X, G, rho1=0.01, grads=net.gradients(p, X, G, rho1=0.01))
+    ...      < 1e-7)
+    True
     """
     if grads is None:
         grads = loops.gradients(net, params, X, Gamma, rho1=rho1, rho2=rho2, scaling=scaling)

@@ -51,14 +51,37 @@ def _matrix(A, name):
 
 def rot180(F):
     r"""The mask rotated by 180 degrees, :math:`JFJ` (seed 004 (14)-(18); seed 001's
-    :math:`F^{rot180}`); entry ``(i, j)`` is ``F[f-1-i, g-1-j]``."""
+    :math:`F^{rot180}`); entry ``(i, j)`` is ``F[f-1-i, g-1-j]``.
+
+    The image-domain form of the flip (47.1138), :math:`\tilde I F \tilde I`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> image.rot180(np.arange(6.0).reshape(2, 3))
+    array([[5., 4., 3.],
+           [2., 1., 0.]])
+    """
     F = _matrix(F, "F")
     return F[::-1, ::-1].copy()
 
 
 def zero_pad(G, p):
     r"""``G`` with ``p`` zero rows and columns added on every side (seed 001's
-    :math:`G_{\text{zero-pad}}`, seed 004's :math:`\tilde\delta`); ``p`` an int or a pair."""
+    :math:`G_{\text{zero-pad}}`, seed 004's :math:`\tilde\delta`); ``p`` an int or a pair.
+
+    The zero extension of (47.1129) in the image domain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> image.zero_pad(np.ones((1, 2)), 1)
+    array([[0., 0., 0., 0.],
+           [0., 1., 1., 0.],
+           [0., 0., 0., 0.]])
+    """
     G = _matrix(G, "G")
     pr, pc = (p, p) if np.isscalar(p) else p
     out = np.zeros((G.shape[0] + 2 * pr, G.shape[1] + 2 * pc))
@@ -72,6 +95,17 @@ def correlate_valid(X, F):
     Output ``(rows-f+1) x (cols-g+1)``; seed 001's ``X * F``, seed 002's
     :math:`z^1 - b^1`, seed 004 Fig. 4. Computed by summing one shifted copy of ``X`` per
     mask entry.
+
+    Implements (47.1133) with 'valid' windows, by shifted sums.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> image.correlate_valid(np.arange(16.0).reshape(4, 4), np.ones((2, 2)))
+    array([[10., 14., 18.],
+           [26., 30., 34.],
+           [42., 46., 50.]])
     """
     X, F = _matrix(X, "X"), _matrix(F, "F")
     f, g = F.shape
@@ -88,7 +122,21 @@ def correlate_valid(X, F):
 def convolve_valid(X, K):
     r"""Valid true convolution :math:`(X \star K)_{l,m} = \sum_{i,j} X_{l+i,\,m+j}
     K_{f-1-i,\,g-1-j}` (MATLAB ``conv2(X, K, 'valid')``), i.e. correlation with
-    :math:`JKJ`."""
+    :math:`JKJ`.
+
+    The 'valid' form of the convolution (47.1139).
+
+    Examples
+    --------
+    A kernel with its one at the top-left picks the bottom-right of each window:
+
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> image.convolve_valid(np.arange(16.0).reshape(4, 4), np.array([[1.0, 0.0], [0.0, 0.0]]))
+    array([[ 5.,  6.,  7.],
+           [ 9., 10., 11.],
+           [13., 14., 15.]])
+    """
     return correlate_valid(X, rot180(K))
 
 
@@ -96,7 +144,17 @@ def full_convolution(G, F):
     r"""Seed 001's :math:`G_{\text{zero-pad}} * F^{rot180}` (and seed 004's
     :math:`\tilde\delta * (JkJ)`, (16)): ``G`` padded by ``f-1`` zeros on each side,
     correlated with the rotated mask; output ``(r+f-1) x (c+g-1)``. This is the derivative
-    of a valid correlation with respect to its image."""
+    of a valid correlation with respect to its image (the flipped mask of (47.1138)).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> image.full_convolution(np.ones((2, 2)), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[ 1.,  3.,  2.],
+           [ 4., 10.,  6.],
+           [ 3.,  7.,  4.]])
+    """
     F = _matrix(F, "F")
     f, g = F.shape
     return correlate_valid(zero_pad(G, (f - 1, g - 1)), rot180(F))
@@ -104,7 +162,17 @@ def full_convolution(G, F):
 
 def full_correlation(G, F):
     r""":math:`G_{\text{zero-pad}} * F`: ``G`` padded by ``f-1`` zeros, correlated with the
-    unrotated mask; the derivative of a valid true convolution with respect to its image."""
+    unrotated mask; the derivative of a valid true convolution (47.1139) with respect to
+    its image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> image.full_correlation(np.ones((1, 1)), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[4., 3.],
+           [2., 1.]])
+    """
     F = _matrix(F, "F")
     f, g = F.shape
     return correlate_valid(zero_pad(G, (f - 1, g - 1)), F)
@@ -112,7 +180,19 @@ def full_correlation(G, F):
 
 def sum_pool(x, n):
     r"""Seed 004's :math:`\mathrm{down}(x)`: the sum of every non-overlapping ``n x n``
-    block (rows and columns beyond a whole block are dropped)."""
+    block (rows and columns beyond a whole block are dropped): mean pooling of Table 47.13
+    (47.1187) times the block size.
+
+    Sum pooling of disjoint blocks (Table 47.13's mean pooling times the block size).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> image.sum_pool(np.arange(16.0).reshape(4, 4), 2)
+    array([[10., 18.],
+           [42., 50.]])
+    """
     x = _matrix(x, "x")
     R, C = x.shape[0] // n, x.shape[1] // n
     out = np.zeros((R, C))
@@ -124,7 +204,19 @@ def sum_pool(x, n):
 
 def upsample(x, n):
     r"""Seed 004's :math:`\mathrm{up}(x) = x \otimes \mathbb 1_{n\times n}`: every entry
-    copied into an ``n x n`` block."""
+    copied into an ``n x n`` block: the upsampling (47.1200) of sum pooling, whose gradient
+    vectors are all ones.
+
+    The image-domain form of the upsampling of Fig. 47.91 for mean or sum pooling.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> image.upsample(np.array([[1.0, 2.0]]), 2)
+    array([[1., 1., 2., 2.],
+           [1., 1., 2., 2.]])
+    """
     x = _matrix(x, "x")
     return np.repeat(np.repeat(x, n, axis=0), n, axis=1)
 
@@ -145,6 +237,19 @@ def im2col_rowmajor(X, f):
     patch under output ``(l, m)``, read channel after channel and row after row, so the size
     is :math:`(w-f+1)(h-f+1) \times \text{depth}\,f^2` (16 x 9 for a 6 x 6 image and
     ``f = 3``).
+
+    The row-major counterpart of the patch matrix :math:`H^T` of (47.1157).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> X, F = np.arange(16.0).reshape(4, 4), np.arange(9.0).reshape(3, 3)
+    >>> M = image.im2col_rowmajor(X, 3)
+    >>> M.shape, M[0]                         # the patch under output (0, 0), row by row
+    ((4, 9), array([ 0.,  1.,  2.,  4.,  5.,  6.,  8.,  9., 10.]))
+    >>> bool(np.allclose(M @ F.ravel(), image.correlate_valid(X, F).ravel(), rtol=1e-12, atol=0))
+    True
     """
     X = _channels(X, "X")
     D, rows, cols = X.shape
@@ -165,6 +270,18 @@ def filter_matrix_rowmajor(F, in_shape):
     ``F`` is ``f x f`` or ``depth x f x f``, ``in_shape = (rows, cols)``; ``vec_r(X)`` lists the
     channels one after the other, each row-major. Size :math:`(w-f+1)(h-f+1) \times
     \text{depth}\,wh` (16 x 144 for 6 x 6 x 4 and 3 x 3 x 4).
+
+    The correlation (47.1133) as one matrix acting on the image, row-major.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> X, F = np.arange(16.0).reshape(4, 4), np.arange(9.0).reshape(3, 3)
+    >>> Mf = image.filter_matrix_rowmajor(F, (4, 4))
+    >>> Mf.shape, bool(np.allclose(Mf @ X.ravel(), image.correlate_valid(X, F).ravel(),
+    ...                              rtol=1e-12, atol=0))
+    ((4, 16), True)
     """
     F = _channels(F, "F")
     D, f, g = F.shape
@@ -186,13 +303,33 @@ def filter_matrix_rowmajor(F, in_shape):
 
 
 def sigmoid(z):
-    r""":math:`\sigma(z) = 1/(1+e^{-z})`."""
+    r""":math:`\sigma(z) = 1/(1+e^{-z})`.
+
+    The logistic activation of (47.1154), through :math:`\tanh` (no overflow).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> image.sigmoid(np.array([-800.0, 0.0, 800.0]))
+    array([0. , 0.5, 1. ])
+    """
     z = np.asarray(z, dtype=float)
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def sigmoid_prime(z):
-    r""":math:`\sigma'(z) = \sigma(z)(1-\sigma(z))`."""
+    r""":math:`\sigma'(z) = \sigma(z)(1-\sigma(z))`.
+
+    Its derivative, as used by (47.1233).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> image.sigmoid_prime(np.array([0.0]))
+    array([0.25])
+    """
     s = sigmoid(z)
     return s * (1.0 - s)
 
@@ -210,6 +347,23 @@ def nielsen_forward(a0, w1, b1, w3, b3):
     ``a0`` is the image (``28 x 28`` in the note; any size whose map has even sides works),
     ``w1`` the shared ``5 x 5`` mask, ``b1`` the shared bias, ``w3`` is ``Q x 12 x 12``, ``b3``
     has ``Q`` entries. Returns a dict of ``z1, a1, a2, z3, a3``.
+
+    The image-domain form of the forward listing (47.1216) for one map.
+
+    Examples
+    --------
+    A 6 x 6 image, a 3 x 3 mask, 2 x 2 max pooling and three outputs:
+
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> rng = np.random.default_rng(0)
+    >>> fw = image.nielsen_forward(rng.standard_normal((6, 6)), rng.standard_normal((3, 3)),
+    ...                            0.1, rng.standard_normal((3, 2, 2)), np.zeros(3))
+    >>> fw["z1"].shape, fw["a2"].shape, fw["a3"].shape
+    ((4, 4), (2, 2), (3,))
+    >>> bool(np.all(fw["a2"] == np.maximum.reduce([fw["a1"][i::2, j::2] for i in (0, 1)
+    ...                                            for j in (0, 1)])))
+    True
     """
     a0, w1 = _matrix(a0, "a0"), _matrix(w1, "w1")
     w3, b3 = np.asarray(w3, dtype=float), np.asarray(b3, dtype=float)
@@ -265,6 +419,25 @@ def nielsen_gradients(a0, y, w1, b1, w3, b3, ties="first", dC_da=None):
     -------
     dict
         ``w1, b1, w3, b3`` (the derivatives), ``delta1, delta3`` and the forward quantities.
+
+    The image-domain form of the sensitivities and derivatives of (47.1233)-(47.1274) for one
+    map, with the quadratic loss of (47.1229).
+
+    Examples
+    --------
+    The shared-bias derivative BP3 checked by a central difference:
+
+    >>> import numpy as np
+    >>> from sayedcnn.reference import image
+    >>> rng = np.random.default_rng(0)
+    >>> a0, w1 = rng.standard_normal((6, 6)), rng.standard_normal((3, 3))
+    >>> w3, b3, y = rng.standard_normal((3, 2, 2)), np.zeros(3), np.array([1.0, 0.0, 0.0])
+    >>> g = image.nielsen_gradients(a0, y, w1, 0.1, w3, b3)
+    >>> def cost(b1):
+    ...     return float(np.sum((image.nielsen_forward(a0, w1, b1, w3, b3)["a3"] - y) ** 2))
+    >>> fd = (cost(0.1 + 1e-6) - cost(0.1 - 1e-6)) / 2e-6
+    >>> bool(np.isclose(g["b1"], fd, rtol=1e-6)), g["w1"].shape, g["w3"].shape
+    (True, (3, 3), (3, 2, 2))
     """
     if ties not in ("first", "all"):
         raise ValueError(f"ties must be 'first' or 'all', got {ties!r}")

@@ -233,7 +233,18 @@ def _deriv(act, z):
 
 def loss_value(net, z_L, y_L, gamma):
     r"""The loss of one sample: :math:`\|\gamma - y\|^2` (47.1229), or
-    :math:`-\sum_q \gamma(q) \ln \mathrm{softmax}(z)(q)` for cross-entropy (seed 001)."""
+    :math:`-\sum_q \gamma(q) \ln \mathrm{softmax}(z)(q)` for cross-entropy (seed 001).
+
+    Implements the per-sample term of (47.1229), by a loop over the outputs.
+
+    Examples
+    --------
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.reference import loops
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)
+    >>> loops.loss_value(net, [0.0, 0.0], [0.5, 0.5], [1.0, 0.0])      # 1/4 + 1/4
+    0.5
+    """
     Q = len(z_L)
     if net.loss.name == "quadratic":
         total = 0.0
@@ -255,6 +266,16 @@ def output_sensitivity(net, z_L, y_L, gamma):
     Quadratic: :math:`2(y - \gamma) \odot f'(z_L)` (47.1233), through the softmax Jacobian
     :math:`\partial y(q)/\partial z(k) = y(q)(\mathbb 1[q = k] - y(k))` when the output is
     softmax; cross-entropy with softmax: :math:`\mathrm{softmax}(z)\,\mathbb 1^T\gamma - \gamma`.
+
+    Implements (47.1233), entry by entry.
+
+    Examples
+    --------
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.reference import loops
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2)], outputs=2)        # sigmoid outputs
+    >>> loops.output_sensitivity(net, [0.0, 0.0], [0.5, 0.5], [1.0, 0.0])
+    [-0.25, 0.25]
     """
     act = net.ff_activation[net.L]
     Q = len(z_L)
@@ -317,6 +338,21 @@ def forward(net, params, x):
         ``d-1`` holding map ``d``; ``H_conv[c]`` (``D_{c-1} x S_c x P_c``), the matrices
         :math:`H^{(j,c-1)}` of (47.1211); ``z_ff[l]`` (``l = 2..L``), ``y_ff[l]``
         (``l = 1..L``); ``output`` (:math:`y_L`).
+
+    Examples
+    --------
+    The loops give the numbers of the matrix listing:
+
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.reference import loops
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2, pool=("max", 2))], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> x = np.random.default_rng(0).standard_normal((1, 4, 4))
+    >>> fw = loops.forward(net, p, x)
+    >>> fw["z_conv"][1].shape, fw["t_conv"][1].shape, fw["H_conv"][1].shape
+    ((2, 16), (2, 4), (1, 4, 16))
+    >>> bool(np.allclose(fw["output"], net.forward(p, x).output, rtol=1e-12, atol=0))
+    True
     """
     x = _check_image(net, x)
     D0 = net.input_depth
@@ -402,7 +438,22 @@ def forward(net, params, x):
 
 def predict(net, params, X):
     r"""Outputs :math:`y_L` of (47.1216) for a batch ``(N, D_0, rows, cols)`` (or one image)
-    by the loops of :func:`forward`: an ``(N, Q)`` array."""
+    by the loops of :func:`forward`: an ``(N, Q)`` array.
+
+    Implements (47.1216) for a batch, by loops.
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.reference import loops
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2, pool=("max", 2))], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> x = np.random.default_rng(0).standard_normal((1, 4, 4))
+    >>> X = np.concatenate([x[None], -x[None]])
+    >>> Y = loops.predict(net, p, X)
+    >>> Y.shape, bool(np.allclose(Y, net.predict(p, X), rtol=1e-12, atol=0))
+    ((2, 2), True)
+    """
     X = np.asarray(X, dtype=float)
     if X.ndim == 3:
         X = X[None]
@@ -451,6 +502,20 @@ def backward(net, params, x, gamma):
         ``delta_conv[c]`` (``D_c x P_c``, row ``d-1`` is :math:`\delta^{(d,c)}`),
         ``delta_ff[l]`` (``l = 2..L``), ``loss`` (the sample's loss) and ``forward`` (the
         dict of :func:`forward`).
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.reference import loops
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2, pool=("max", 2))], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> x = np.random.default_rng(0).standard_normal((1, 4, 4))
+    >>> bw = loops.backward(net, p, x, [1.0, 0.0])
+    >>> bw["delta_conv"][1].shape, bw["delta_ff"][2].shape
+    ((2, 16), (2,))
+    >>> sens = net.backward(p, net.forward(p, x), [1.0, 0.0])
+    >>> bool(np.allclose(bw["delta_conv"][1][1], sens.delta_conv[2, 1], rtol=1e-10, atol=1e-15))
+    True
     """
     fw = forward(net, params, x)
     gamma = [float(g) for g in np.asarray(gamma, dtype=float).reshape(-1)]
@@ -598,6 +663,18 @@ def gradients(net, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229"):
     -------
     sayedcnn.Params
         The derivatives, in the shapes of ``params``.
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.reference import loops
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2, pool=("max", 2))], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> x = np.random.default_rng(0).standard_normal((1, 4, 4))
+    >>> X, G = np.concatenate([x[None], -x[None]]), np.eye(2)
+    >>> g = loops.gradients(net, p, X, G, rho1=0.01)
+    >>> bool(g.max_rel_diff(net.gradients(p, X, G, rho1=0.01)) < 1e-12)
+    True
     """
     X, G = _check_batch(net, X, Gamma)
     N = X.shape[0]
@@ -657,6 +734,20 @@ def risk(net, params, X, Gamma, rho1=0.0, rho2=0.0, scaling="1229"):
 
     with every term divided by ``N`` for ``scaling="1227"`` (47.1227). The loss is
     :math:`\|\gamma_n - y_n\|^2` or softmax cross-entropy, per ``net.loss.name``.
+
+    Implements (47.1227), (47.1229) by loops.
+
+    Examples
+    --------
+    >>> import numpy as np, sayedcnn as sc
+    >>> from sayedcnn.reference import loops
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, 2, pool=("max", 2))], outputs=2)
+    >>> p = net.init(seed=0)
+    >>> x = np.random.default_rng(0).standard_normal((1, 4, 4))
+    >>> X, G = np.concatenate([x[None], -x[None]]), np.eye(2)
+    >>> J = loops.risk(net, p, X, G, rho2=0.1)
+    >>> bool(np.isclose(J, net.risk(p, X, G, rho2=0.1), rtol=1e-12))
+    True
     """
     X, G = _check_batch(net, X, Gamma)
     N = X.shape[0]

@@ -5,7 +5,10 @@ on the workloads W1 (seed 002's network) and W2 (book style), batch 1 and 64.
 Prints the medians of interleaved repeats, the ratios fused/torch, listing/fused and
 loops/fused against the targets, peak memory, a scaling table of the fused path (time per
 sample against the image side and the depth, with fitted exponents) and numpy's measured
-matmul rate; ``--json`` prints the same as JSON. See :mod:`sayedcnn.app.bench`.
+matmul rate and the GEMM bound of every cell (the engine's products alone, timed in the same
+run); ``--json`` prints the same as JSON. ``--profile`` prints instead where the engine's time
+goes, per workload and batch size; ``--train`` times one epoch of the ``train`` command's
+network on MNIST-5k in the engine and in PyTorch. See :mod:`sayedcnn.app.bench`.
 """
 
 from __future__ import annotations
@@ -42,11 +45,68 @@ def add_arguments(parser):
     parser.add_argument("--no-matmul", action="store_true",
                         help="skip the measurement of numpy's matmul rate")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--profile", action="store_true",
+                      help="print where the engine's time goes (GEMM, activations, pooling, "
+                           "scatter, copies, allocation, Python) per workload and batch size")
+    mode.add_argument("--train", action="store_true",
+                      help="time one epoch of the train command's network (batch 32, "
+                           "MNIST-5k) in the engine and in PyTorch")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="--train: epochs timed per side, interleaved (default 3)")
+
+
+def _print(res, args, fmt):
+    from ..bench import to_json
+
+    if args.json:
+        print(json.dumps(to_json(res), indent=1))
+    else:
+        print(fmt(res))
+    return 0
+
+
+def _other_mode(args, say):
+    from .. import bench
+
+    try:
+        if args.profile:
+            kw = {k: getattr(args, k) for k in ("side", "repeats", "budget", "threads")
+                  if getattr(args, k) is not None}
+            if args.workloads:
+                kw["workloads"] = tuple(args.workloads)
+            if args.batches:
+                kw["batches"] = tuple(args.batches)
+            if args.repeats is None:
+                kw["repeats"] = 100
+            return _print(bench.profile(progress=say, **kw), args, bench.format_profile)
+        if args.epochs is not None and args.epochs < 1:
+            print("sayedcnn bench: --epochs must be >= 1", file=sys.stderr)
+            return 2
+        kw = {"threads": args.threads, "progress": say}
+        if args.epochs is not None:
+            kw["epochs"] = args.epochs
+        if args.no_torch:
+            kw["torch"] = False
+        return _print(bench.train_bench(**kw), args, bench.format_train)
+    except ValueError as exc:
+        print(f"sayedcnn bench: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"sayedcnn bench: {exc}", file=sys.stderr)
+        return 1
 
 
 def run(args):
     from ..bench import format_report, quick_settings, to_json
     from ..bench import run as run_bench
+
+    if args.repeats is not None and args.repeats < 1:
+        print("sayedcnn bench: --repeats must be >= 1", file=sys.stderr)
+        return 2
+    if args.profile or args.train:
+        say = None if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
+        return _other_mode(args, say)
 
     kw = quick_settings() if args.quick else {}
     if args.workloads:

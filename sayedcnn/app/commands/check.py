@@ -54,21 +54,27 @@ def rel_diff(a, b, floor=None):
     array: :math:`\max_{\text{arrays}} \|a - b\|_\infty / \max(\|a\|_\infty,
     \|b\|_\infty, s)`, where the floor ``s`` (default :math:`10^{-8}` times the largest
     entry of either) keeps arrays whose derivative is zero from turning rounding noise into
-    a large ratio. Used between the exact forms (listing, fused, loops)."""
+    a large ratio. Used between the exact forms (listing, fused, loops).
+
+    The measure is :func:`sayedcnn.reference.compare.max_rel_diff` with that floor: a NaN,
+    an unmatched infinity, a shape mismatch or an array missing on either side gives
+    ``inf``."""
+    from ...reference.compare import max_rel_diff
+
     if floor is None:
         floor = 1e-8 * _top(a, b)
-    floor = max(floor, 1e-300)
-    worst = 0.0
-    for (_g, _k, x), (_, _, y) in zip(a.items(), b.items()):
-        scale = max(float(np.max(np.abs(x), initial=0.0)), float(np.max(np.abs(y), initial=0.0)),
-                    floor)
-        worst = max(worst, float(np.max(np.abs(x - y), initial=0.0)) / scale)
-    return worst
+    return max_rel_diff(a, b, floor=max(float(floor), 1e-300))
 
 
 def _top(*ps):
-    return max((float(np.max(np.abs(x), initial=0.0)) for p in ps for _, _, x in p.items()),
-               default=0.0)
+    """The largest finite magnitude over the arrays of ``ps`` (0 for none)."""
+    top = 0.0
+    for p in ps:
+        for _, _, x in p.items():
+            x = np.asarray(x, dtype=float)
+            x = np.abs(x[np.isfinite(x)])
+            top = max(top, float(np.max(x, initial=0.0)))
+    return top
 
 
 def fd_diff(approx, exact):
@@ -76,16 +82,23 @@ def fd_diff(approx, exact):
     parameters at once: :math:`\|a - g\|_\infty / \|g\|_\infty`. Finite differences
     carry an absolute rounding error of order :math:`\epsilon J / h`, so one scale for the
     whole gradient is the fair measure (an array whose derivatives are all tiny would
-    otherwise magnify that noise)."""
-    diff = max((float(np.max(np.abs(x - y), initial=0.0))
-                for (_, _, x), (_, _, y) in zip(approx.items(), exact.items())), default=0.0)
+    otherwise magnify that noise). A NaN, an unmatched infinity, a shape mismatch or an
+    array missing on either side gives ``inf`` (checked by
+    :func:`sayedcnn.reference.compare.max_rel_diff`)."""
+    from ...reference.compare import array_sets, max_rel_diff
+
+    if max_rel_diff(approx, exact) == float("inf"):
+        return float("inf")
+    xs, ys = array_sets(approx), array_sets(exact)
+    diff = max((float(np.max(np.abs(np.asarray(xs[k], float) - np.asarray(ys[k], float)),
+                              initial=0.0)) for k in xs), default=0.0)
     return diff / max(_top(exact), 1e-300)
 
 
 def _array_rel(x, y):
-    scale = max(float(np.max(np.abs(x), initial=0.0)), float(np.max(np.abs(y), initial=0.0)),
-                1e-300)
-    return float(np.max(np.abs(x - y), initial=0.0)) / scale
+    from ...reference.compare import rel_diff as compare
+
+    return compare(x, y, floor=1e-300)
 
 
 def sampled_numerical_gradient(fun, params, entries, h=1e-6):
@@ -101,16 +114,20 @@ def sampled_numerical_gradient(fun, params, entries, h=1e-6):
     network with thousands of them; the rounding error it costs is about
     :math:`10^{-9}` of the derivatives' scale.
     """
+    from ...reference.finite_diff import central_differences
+
     out = []
     for g, k, i in entries:
-        vals = []
-        for step in (2, 1, -1, -2):
-            p = params.copy()
-            arr = getattr(p, g)[k]
-            flat = arr.reshape(-1)
-            flat[i] += step * h
-            vals.append(fun(p))
-        out.append((-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h))
+        work = params.copy()
+        flat = getattr(work, g)[k].reshape(-1)  # a view: setting it perturbs ``work``
+
+        def along(t, flat=flat, i=i, work=work):
+            flat[i] = t[0]
+            return float(fun(work))
+
+        x0 = float(flat[i])
+        out.append(float(central_differences(along, [x0], h=h, order=4)[0]))  # the stencil
+        flat[i] = x0
     return out
 
 
@@ -173,9 +190,11 @@ def four_way(net, params, X, Gamma, rho1=0.0, rho2=0.0, n_fd=30, seed=0, full_fd
         entries = sample_entries(params, n_fd, np.random.default_rng(seed))
         est = sampled_numerical_gradient(fun, params, entries)
         secs["fd"] = time.perf_counter() - t
-        diff = max(abs(e - getattr(listing, g)[k].reshape(-1)[i])
-                   for (g, k, i), e in zip(entries, est))
-        out["fd"] = diff / max(_top(listing), 1e-300)  # as fd_diff, on the sampled entries
+        diffs = np.array([e - getattr(listing, g)[k].reshape(-1)[i]
+                          for (g, k, i), e in zip(entries, est)])
+        diff = float(np.max(np.abs(diffs), initial=0.0))  # NaN propagates
+        out["fd"] = (diff / max(_top(listing), 1e-300)  # as fd_diff, on the sampled entries
+                     if np.isfinite(diff) else float("inf"))
         out["fd_entries"] = len(entries)
     return out
 
@@ -256,10 +275,18 @@ def _fmt(x):
 
 
 def run(args):
-    from ...training import one_hot
+    from ...losses import one_hot
 
+    problems = []
     if args.trials < 1:
-        print(f"sayedcnn check: --trials must be >= 1, got {args.trials}", file=sys.stderr)
+        problems.append(f"--trials must be >= 1, got {args.trials}")
+    if args.seed < 0:
+        problems.append(f"--seed must be >= 0, got {args.seed}")
+    for opt, val in (("--tol", args.tol), ("--tol-fd", args.tol_fd)):
+        if not (np.isfinite(val) and val > 0):
+            problems.append(f"{opt} must be a finite tolerance > 0, got {val}")
+    if problems:
+        print(f"sayedcnn check: {problems[0]}", file=sys.stderr)
         return 2
     try:
         from ...reference import loops  # noqa: F401

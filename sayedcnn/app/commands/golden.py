@@ -1,11 +1,14 @@
 r"""``python -m sayedcnn golden``: write or check golden traces of the listings.
 
-``--out DIR`` writes, for each small seeded problem of :data:`sayedcnn.interop.golden.PROBLEMS`, every
-input, parameter, intermediate of (47.1216), sensitivity and derivative of (47.1275) and the
-parameters after one step of (47.1276), as ``DIR/<problem>.npz`` with ``DIR/index.json``
-naming each array by the book's symbol and equation. ``--check [DIR]`` recomputes every trace
-of ``DIR`` (default: the copy shipped in the package) with the package and compares; the exit
-status is 1 when any array differs by more than ``--rtol``. ``--list`` prints the problems.
+``--out DIR`` writes, for each small seeded problem of
+:data:`sayedcnn.interop.golden.PROBLEMS`, every input, parameter, intermediate of (47.1216),
+sensitivity and derivative of (47.1275) and the parameters after one step of (47.1276), as
+``DIR/<problem>.npz`` with ``DIR/index.json`` naming each array by the book's symbol and
+equation. ``--check [DIR]`` recomputes every trace of ``DIR`` (default: the copy shipped in
+the package) with the package and compares; the exit status is 1 when any array differs by
+more than ``--rtol``, and 2 (one line, no traceback) when ``DIR`` holds no traces or a file
+is not a readable trace. ``--list`` prints the problems, what each covers and the edge rules
+(:data:`sayedcnn.interop.golden.RULES`) it exercises.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ def run(args):
 
     if args.list:
         for p in golden.PROBLEMS:
-            print(f"{p.name:<48} N={p.N}  {', '.join(p.covers)}")
+            rules = f"; rules: {', '.join(p.rules)}" if p.rules else ""
+            print(f"{p.name:<48} N={p.N}  {', '.join(p.covers)}{rules}")
         return 0
     if not args.out and not args.check:
         print("sayedcnn golden: give --out DIR to write traces, --check [DIR] to verify "

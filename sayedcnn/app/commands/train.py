@@ -12,11 +12,18 @@ The run, in order:
    :func:`sayedcnn.app.checkpoint.fit_with_checkpoints` (:func:`sayedcnn.training.fit` writing
    ``checkpoint.npz`` into ``--out`` after every epoch), with a progress bar; Ctrl-C stops
    after the last complete epoch (exit status 130) and ``--resume`` continues from the
-   checkpoint to the same result as an uninterrupted run;
+   checkpoint to the same result as an uninterrupted run; a risk that stops being finite
+   (or grows :data:`DIVERGENCE_FACTOR` times above its first value) stops the run with exit
+   status 1, the checkpoint of the last complete epoch kept;
 5. print the test accuracy and the confusion matrix, and write the parameters
    (``params.npz``, see :mod:`sayedcnn.interop.io`), the history (``history.json``,
    ``history.csv``) and figures (``learning_curves.png``, ``masks_layer1.png``,
-   ``feature_maps.png``) into ``--out``.
+   ``feature_maps.png``) into ``--out``, each file atomically (a temporary file, then one
+   rename).
+
+Mistakes on the command line are reported in one line with exit status 2 before any data
+are loaded: bad values, an ``--out`` that is a file, lies under a file, is not writable or
+holds another run (continue it with ``--resume`` or overwrite it with ``--force``).
 """
 
 from __future__ import annotations
@@ -44,6 +51,12 @@ PRESETS = {
     "digits": {"depths": [16, 32], "mask": 3, "hidden": [32], "epochs": 20, "batch_size": 32,
                "mu": {"cross_entropy": 0.1, "quadratic": 0.3}},
 }
+
+#: Resolution of the figures (``--dpi``) and its allowed range.
+DEFAULT_DPI, MIN_DPI, MAX_DPI = 120, 20, 600
+
+#: The largest network ``train`` builds (parameters in the book's shapes, 47.1224).
+MAX_PARAMETERS = 10**7
 
 #: Tolerances of the pre-training check (relative differences).
 TOL_EXACT = 1e-9
@@ -98,6 +111,12 @@ def add_arguments(parser):
     o.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.npz (written after every epoch) with the "
                         "same settings; the result equals an uninterrupted run")
+    o.add_argument("--force", action="store_true",
+                   help="start over in an --out folder that holds another run, overwriting "
+                        "its checkpoint and results")
+    o.add_argument("--dpi", type=int, default=DEFAULT_DPI,
+                   help=f"resolution of the figures, dots per inch (default {DEFAULT_DPI}; "
+                        f"{MIN_DPI}..{MAX_DPI})")
 
 
 # ---------------------------------------------------------------------------
@@ -176,6 +195,21 @@ def _resolve(args):
         raise ValueError(f"--depths must list C >= 1 positive depths D_c, got {cfg['depths']}")
     if cfg["mask"] < 1:
         raise ValueError(f"--mask must be >= 1, got {cfg['mask']}")
+    if cfg["seed"] < 0:
+        raise ValueError(f"--seed must be >= 0, got {cfg['seed']}")
+    bad = [n for n in cfg["hidden"] if n < 1]
+    if bad:
+        raise ValueError(f"--hidden sizes n_2 .. n_(L-1) (47.1221f) must be >= 1, got "
+                         f"{' '.join(map(str, cfg['hidden']))}")
+    for key, group in (("rho1", "the masks W_c"), ("rho2", "the weights W_l")):
+        if cfg["mu"] * cfg[key] >= 1:
+            raise ValueError(
+                f"--{key} {cfg[key]:g} with --mu {cfg['mu']:g}: every step (47.1276) multiplies "
+                f"{group} by 1 - 2 mu {key[:3]}_{key[3]} = {1 - 2 * cfg['mu'] * cfg[key]:.3g}, "
+                f"so they grow without bound; mu * {key[:3]}_{key[3]} must be < 1")
+    dpi = getattr(args, "dpi", DEFAULT_DPI)
+    if not MIN_DPI <= dpi <= MAX_DPI:
+        raise ValueError(f"--dpi must lie in {MIN_DPI}..{MAX_DPI}, got {dpi}")
     for key in ("train_size", "test_size", "check_batch"):
         val = getattr(args, key, None)
         if val is not None and val < 1:
@@ -196,8 +230,8 @@ def run_check(net, params, X, Gamma, rho1, rho2, seed, out=print):
         with_loops = False
     res = four_way(net, params, X, Gamma, rho1, rho2, n_fd=30, seed=seed, with_loops=with_loops)
     secs = res["seconds"]
-    out(f"gradient check: derivatives of J_emp (47.1229) on {X.shape[0]} training images at "
-        f"the initial parameters, relative to the listing (47.1275):")
+    out(f"gradient check: derivatives of J_emp (47.1229) on {X.shape[0]} training images at")
+    out("the initial parameters; relative difference from the listing (47.1275):")
     rows = [("listing (47.1275), line for line", None, "listing"),
             ("fused batched path (used to train)", res["fused"], "fused"),
             ("scalar loops over the index equations", res["loops"], "loops"),
@@ -210,23 +244,105 @@ def run_check(net, params, X, Gamma, rho1, rho2, seed, out=print):
     exact = [v for v in (res["fused"], res["loops"]) if v is not None]
     worst = max(exact + ([res["fd"]] if res["fd"] is not None else []))
     ok = max(exact) <= TOL_EXACT and (res["fd"] is None or res["fd"] <= TOL_FD)
-    out(f"  largest relative difference: {worst:.1e}  "
-        f"({'agree' if ok else 'DISAGREE'}: tolerances {TOL_EXACT:g} between the exact "
-        f"forms, {TOL_FD:g} for finite differences)")
+    out(f"  largest relative difference: {worst:.1e}, {'agree' if ok else 'DISAGREE'}")
+    out(f"  (tolerances: {TOL_EXACT:g} between the exact forms, {TOL_FD:g} for finite "
+        f"differences)")
     return ok, res
 
 
 def _write_history(path_json, path_csv, history, extra):
+    """``history.json`` and ``history.csv``, each written atomically (a temporary file in
+    the folder, then one rename), so an interrupted write leaves the previous file whole."""
+    import io as _io
+
+    from ...interop.io import write_text_atomic
+
     data = dict(extra)
     data["history"] = history
-    with open(path_json, "w") as f:
-        json.dump(data, f, indent=1, default=_json_default)
+    write_text_atomic(path_json, json.dumps(data, indent=1, default=_json_default))
     keys = ["epoch", "loss", "train_acc", "val_acc", "seconds"]
-    with open(path_csv, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["epoch", "loss", "train_acc", "test_acc", "seconds"])
-        for i in range(len(history["epoch"])):
-            w.writerow([history[k][i] for k in keys])
+    buf = _io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["epoch", "loss", "train_acc", "test_acc", "seconds"])
+    for i in range(len(history["epoch"])):
+        w.writerow([history[k][i] for k in keys])
+    write_text_atomic(path_csv, buf.getvalue())
+
+
+#: Files a run writes into ``--out``.
+OUTPUTS = ("checkpoint.npz", "params.npz", "history.json", "history.csv",
+           "learning_curves.png", "masks_layer1.png", "feature_maps.png")
+
+#: A batch loss this many times the first one means the steps (47.1276) diverge: the run
+#: stops (as it does for a loss that is not finite).
+DIVERGENCE_FACTOR = 1e6
+
+
+class UsageError(ValueError):
+    """A setting of the command line that cannot work; reported in one line, exit status 2."""
+
+
+class Diverged(RuntimeError):
+    """The risk of (47.1229) stopped being finite (or exploded) during training."""
+
+
+def check_out(out, resume=False, force=False):
+    r"""Check ``--out`` before anything is loaded or computed: a folder that exists or can be
+    created, that is writable, in which none of :data:`OUTPUTS` is a folder, and that does
+    not hold another run unless ``resume`` (continue it) or ``force`` (overwrite it).
+    Raises :class:`UsageError` naming the problem; returns the folder."""
+    import tempfile
+
+    if not isinstance(out, str) or not out.strip():
+        raise UsageError(f"--out must name a folder, got {out!r}")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out} is a file, not a folder")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") \
+            from None
+    try:
+        fd, probe = tempfile.mkstemp(dir=out, prefix=f".write-test.{os.getpid()}.",
+                                     suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write into the folder "
+                         f"({exc.strerror or exc})") from None
+    for name in OUTPUTS:
+        if os.path.isdir(os.path.join(out, name)):
+            raise UsageError(f"--out {out}: {name} there is a folder, but the run writes a "
+                             f"file of that name")
+    previous = [n for n in ("checkpoint.npz", "params.npz")
+                if os.path.exists(os.path.join(out, n))]
+    if previous and not resume and not force:
+        raise UsageError(f"--out {out} holds another run ({', '.join(previous)}); add "
+                         f"--resume to continue it or --force to start over and overwrite it")
+    return out
+
+
+def _save_figure(draw, path, dpi):
+    """Draw a figure into a temporary file and move it onto ``path`` in one rename."""
+    from ...interop.io import atomic_file
+
+    with atomic_file(path, mode=None) as tmp:
+        draw(tmp, dpi)
+    return path
+
+
+def _core(name):
+    """A function of the core by name, wherever the current layout keeps it."""
+    import importlib
+
+    for mod in ("sayedcnn.losses", "sayedcnn.sgd", "sayedcnn.training"):
+        try:
+            fn = getattr(importlib.import_module(mod), name, None)
+        except ImportError:
+            continue
+        if fn is not None:
+            return fn
+    raise ImportError(f"sayedcnn has no {name}")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------
@@ -235,17 +351,29 @@ def _write_history(path_json, path_csv, history, extra):
 
 
 def run(args):
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("\nsayedcnn train: interrupted before training began; nothing was written",
+              file=sys.stderr)
+        return 130
+    except UsageError as exc:
+        print(f"sayedcnn train: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args):
     from ...interop.io import save_params
-    from ...training import accuracy, one_hot
-    from ..checkpoint import TrainingInterrupted, fit_with_checkpoints
+    from ..checkpoint import TrainingInterrupted, fit_with_checkpoints, load_checkpoint
     from ..progress import ProgressBar
 
+    accuracy, one_hot = _core("accuracy"), _core("one_hot")
     t_start = time.perf_counter()
     try:
         cfg = _resolve(args)
     except ValueError as exc:
-        print(f"sayedcnn train: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
+    out = check_out(args.out, getattr(args, "resume", False), getattr(args, "force", False))
     data = _load(cfg["dataset"])
     Xtr, ytr, Xte, yte = data.X_train, data.y_train, data.X_test, data.y_test
     if args.train_size is not None:
@@ -253,11 +381,20 @@ def run(args):
     if args.test_size is not None:
         Xte, yte = Xte[:args.test_size], yte[:args.test_size]
     if Xtr.shape[0] < 1 or Xte.shape[0] < 1:
-        print("sayedcnn train: --train-size and --test-size must keep at least one image",
-              file=sys.stderr)
-        return 2
-    net = build_network(Xtr.shape[2:], cfg["depths"], cfg["mask"], cfg["hidden"],
-                        cfg["activation"], cfg["loss"], Xtr.shape[1], int(data.n_classes))
+        raise UsageError("--train-size and --test-size must keep at least one image")
+    side = min(Xtr.shape[2:])
+    if cfg["mask"] > side:
+        raise UsageError(f"--mask {cfg['mask']} is larger than the {Xtr.shape[2]} x "
+                         f"{Xtr.shape[3]} images of {cfg['dataset']}; it must be at most {side}")
+    try:
+        net = build_network(Xtr.shape[2:], cfg["depths"], cfg["mask"], cfg["hidden"],
+                            cfg["activation"], cfg["loss"], Xtr.shape[1], int(data.n_classes))
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"the network cannot be built: {exc}") from None
+    n_par = net.parameter_count()["book"]
+    if n_par > MAX_PARAMETERS:
+        raise UsageError(f"--depths, --mask and --hidden give a network of {n_par:,} "
+                         f"parameters (47.1224); train builds at most {MAX_PARAMETERS:,}")
     print(f"sayedcnn train: {data.name}, {Xtr.shape[0]} training / {Xte.shape[0]} test "
           f"images; loss {cfg['loss']}, method {cfg['method']}, seed {cfg['seed']}")
     print(f"network: C = {net.C} correlation layers, L = {net.L} feedforward layers")
@@ -280,22 +417,47 @@ def run(args):
             print("sayedcnn train: the implementations disagree; not training (run "
                   "`python -m sayedcnn check` for details)", file=sys.stderr)
             return 1
+    ck_path = os.path.join(out, "checkpoint.npz")
+    done = 0
+    if getattr(args, "resume", False) and os.path.exists(ck_path):
+        try:
+            done = load_checkpoint(ck_path).epoch
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot resume: {exc}") from None
+        if done >= cfg["epochs"]:
+            print(f"resume: {ck_path} already holds {done} complete epochs, as many as or "
+                  f"more than --epochs {cfg['epochs']}: nothing to train; the results below "
+                  f"are those of the checkpoint's parameters after epoch {done}")
+        else:
+            print(f"resume: {ck_path} holds {done} complete epochs; training epochs "
+                  f"{done + 1}..{cfg['epochs']}")
     steps = -(-Xtr.shape[0] // cfg["batch_size"])
-    print(f"training by (47.1276): {cfg['epochs']} epochs of {steps} mini-batches of "
-          f"{cfg['batch_size']}, mu = {cfg['mu']:g}, rho_1 = {cfg['rho1']:g}, "
-          f"rho_2 = {cfg['rho2']:g}")
+    if done < cfg["epochs"]:
+        print(f"training by (47.1276): {cfg['epochs'] - done} epochs of {steps} mini-batches "
+              f"of {cfg['batch_size']}, mu = {cfg['mu']:g}, rho_1 = {cfg['rho1']:g}, "
+              f"rho_2 = {cfg['rho2']:g}")
     bar = ProgressBar(cfg["epochs"], steps)
-    running = {"loss": 0.0, "correct": 0, "seen": 0}
+    running = {"loss": 0.0, "correct": 0, "seen": 0, "first": None, "started": False}
     trace = ([], [])
 
     def on_batch(epoch, step, n_steps, loss, correct, size):
+        running["started"] = True
+        loss = float(loss)
+        if running["first"] is None:
+            running["first"] = loss
+        limit = DIVERGENCE_FACTOR * max(abs(running["first"]), 1e-12)
+        if not np.isfinite(loss) or loss > limit:
+            ratio = loss / max(abs(running["first"]), 1e-12)
+            raise Diverged(f"the risk (47.1229) of mini-batch {step} of epoch {epoch} is "
+                           f"{loss:.3g}" + ("" if not np.isfinite(loss) else
+                                            f", {ratio:.1e} times that of the first"))
         if step == 1:
             running.update(loss=0.0, correct=0, seen=0)
         running["loss"] += loss * size
         running["correct"] += correct or 0
         running["seen"] += size
         trace[0].append(epoch - 1 + step / n_steps)
-        trace[1].append(float(loss))
+        trace[1].append(loss)
         bar.update(epoch, step, loss=running["loss"] / running["seen"],
                    acc=running["correct"] / running["seen"])
 
@@ -303,9 +465,13 @@ def run(args):
         bar.end_epoch(epoch, loss=history["loss"][-1], train_acc=history["train_acc"][-1],
                       test_acc=history["val_acc"][-1])
 
+    def on_disk():
+        try:
+            return load_checkpoint(ck_path).epoch
+        except (OSError, ValueError):
+            return None
+
     t_train = time.perf_counter()
-    os.makedirs(args.out, exist_ok=True)
-    ck_path = os.path.join(args.out, "checkpoint.npz")
     same = ("epochs", "batch_size", "mu", "rho1", "rho2", "seed", "method")
     try:
         params, history = fit_with_checkpoints(
@@ -315,13 +481,25 @@ def run(args):
             rho1=cfg["rho1"], rho2=cfg["rho2"], seed=cfg["seed"], method=cfg["method"],
             X_val=Xte, y_val=yte, callback=on_epoch, batch_callback=on_batch)
     except TrainingInterrupted as stop:
-        print(f"\ninterrupted: {stop.path} holds the state after epoch {stop.epoch} of "
+        kept = on_disk()
+        kept = stop.epoch if kept is None else kept
+        print(f"\ninterrupted: {stop.path} holds the state after epoch {kept} of "
               f"{cfg['epochs']}; run the same command with --resume to continue",
               file=sys.stderr)
         return 130
-    except ValueError as exc:  # a checkpoint that does not match this run
-        print(f"sayedcnn train: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:  # before the first checkpoint was complete
+        print("\ninterrupted before the first checkpoint was written; nothing to resume",
+              file=sys.stderr)
+        return 130
+    except (Diverged, ValueError, FloatingPointError) as exc:
+        if not running["started"]:  # a checkpoint that does not match this run
+            raise UsageError(str(exc)) from None
+        kept = on_disk()
+        where = (f"{ck_path} keeps the parameters after epoch {kept}, the last complete one"
+                 if kept is not None else "no checkpoint was kept")
+        print(f"\nsayedcnn train: training diverged: {exc}; {where}. Try a smaller --mu "
+              f"than {cfg['mu']:g}", file=sys.stderr)
+        return 1
     train_seconds = time.perf_counter() - t_train
     pred = np.argmax(net.predict(params, Xte), axis=1)
     test_acc = accuracy(net, params, Xte, yte)
@@ -331,8 +509,6 @@ def run(args):
     print("confusion matrix (rows: true digit, columns: predicted):")
     print(format_confusion(M))
 
-    out = args.out
-    os.makedirs(out, exist_ok=True)
     from ... import __version__
 
     summary = {"sayedcnn": __version__, "config": cfg, "dataset": data.name,
@@ -344,23 +520,26 @@ def run(args):
     _write_history(os.path.join(out, "history.json"), os.path.join(out, "history.csv"),
                    history, dict(summary, batch_loss=trace[1]))
     written += [os.path.join(out, "history.json"), os.path.join(out, "history.csv")]
-    if args.no_plots:
-        pass
-    else:
+    if not args.no_plots:
         from .. import plots
 
         if not plots.have_matplotlib():
             print("matplotlib is not installed: figures skipped "
                   "(pip install \"sayedcnn[plots]\" to draw them)")
         else:
+            dpi = getattr(args, "dpi", DEFAULT_DPI)
             title = (f"{data.name}: C = {net.C}, {cfg['loss']}, mu = {cfg['mu']:g}, "
                      f"B = {cfg['batch_size']}; test accuracy {100 * test_acc:.1f}%")
-            written.append(plots.learning_curves(history, os.path.join(out,
-                                                 "learning_curves.png"), trace, title))
-            written.append(plots.layer1_masks(net, params, os.path.join(out,
-                                              "masks_layer1.png")))
-            written.append(plots.feature_maps(net, params, Xte[0], os.path.join(
-                out, "feature_maps.png"), label=int(yte[0])))
+            written.append(_save_figure(
+                lambda p, d: plots.learning_curves(history, p, trace, title, dpi=d),
+                os.path.join(out, "learning_curves.png"), dpi))
+            written.append(_save_figure(
+                lambda p, d: plots.layer1_masks(net, params, p, dpi=d),
+                os.path.join(out, "masks_layer1.png"), dpi))
+            written.append(_save_figure(
+                lambda p, d: plots.feature_maps(net, params, Xte[0], p, label=int(yte[0]),
+                                                dpi=d),
+                os.path.join(out, "feature_maps.png"), dpi))
     print("wrote " + ", ".join(written))
     total = time.perf_counter() - t_start
     print(f"total time {total:.1f} s (training {train_seconds:.1f} s)")

@@ -19,7 +19,7 @@ In the book this is (47.1233), (47.1241) and (47.1245): the region matrix ``T`` 
 (47.1203) is here a 16 x 9 *selection* matrix (the entries of the middle row and column
 belong to two or four windows), and :math:`\mathrm{permute}^\#(\mathrm{upv}(v)) = T^T
 \mathrm{upv}(v)` adds the contributions of every window that holds an entry
-(DESIGN.md, convention 3). The correct :math:`w_{pool}` is the 4 x 9 Jacobian
+(docs/conventions.md, *Pooling regions*). The correct :math:`w_{pool}` is the 4 x 9 Jacobian
 :math:`\partial t/\partial y`, which is :math:`G T` with :math:`G` the 4 x 16 block row of
 the gradient vectors; the note's 4 x 4 matrix is :math:`G` with its blocks stacked, and
 :math:`(GT)^T v = T^T \mathrm{upv}(v)` (:func:`w_pool_matrix`).
@@ -28,8 +28,8 @@ The note lists windows and the entries of a window row by row; the book enumerat
 column by column. The commutation matrix :math:`K` (``vec(X^T) = K vec(X)``) maps one to the
 other exactly: the note's matrix is :math:`K_{2,2}\, G_{book}\, K_{2,2}^T`.
 
-Slips of the note are listed in :data:`ERRATA`, each with a ``demo_*`` function that returns
-``(printed, corrected)`` or raises as the print does.
+The note's slips (E-S000a-c) are registered, with their demonstrations, in
+:mod:`sayedcnn.fidelity.errata`; :func:`examples` takes their rows from there.
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ import numpy as np
 from ...network import Conv, Network
 from ...operators import commutation_matrix, unvec, vec
 from ...pooling import Pooling
+from ..errata import as_example
 from ..examples import Example
 
 __all__ = [
     "V_PRINTED",
     "M_PRINTED",
     "REVERSE_MAXPOOL_PRINTED",
-    "ERRATA",
     "note_pooling",
     "max_pool_example",
     "reverse_maxpool_matrix",
@@ -57,9 +57,6 @@ __all__ = [
     "note_backward",
     "train",
     "examples",
-    "demo_E_S000a",
-    "demo_E_S000b",
-    "demo_E_S000c",
 ]
 
 #: The 3 x 3 convolution map of the note's example.
@@ -96,8 +93,9 @@ def reverse_maxpool_matrix(Vmap=V_PRINTED):
     r"""The note's "reverse max-pool" matrix from the book's gradient vectors (47.1196b).
 
     Row ``p'`` of :math:`G_{book}` is :math:`g_{p'} = e_{p^o}` of region
-    :math:`\Omega_{p'}`, regions and their entries column-major (DESIGN.md, convention 3);
-    the note reads both row-major, so its matrix is :math:`K_{2,2} G_{book} K_{2,2}^T`.
+    :math:`\Omega_{p'}`, regions and their entries column-major (docs/conventions.md,
+    *Pooling regions*); the note reads both row-major, so its matrix is
+    :math:`K_{2,2} G_{book} K_{2,2}^T`.
     """
     pool = note_pooling(np.shape(Vmap))
     G = np.array(pool.gradient_vectors(vec(Vmap)))  # (47.1196b), one row per region
@@ -226,7 +224,7 @@ def train(n_train=400, n_test=400, epochs=20, mu=1.0, batch_size=8, seed=0):
 
     Returns ``(params, history, test_accuracy)``.
     """
-    from ...training import accuracy
+    from ...sgd import accuracy
 
     net = network()
     X, y = bars(n_train, seed=seed)
@@ -257,79 +255,9 @@ def _example_state(seed=0):
     return net, params, x, gamma, res, sens
 
 
-def demo_E_S000a():
-    r"""E-S000a: :math:`\delta^{conv}` is printed 4 x 1 with a square 4 x 4 :math:`w_{pool}`;
-    the conv map is 3 x 3, so :math:`\delta^{conv}` has 9 entries and :math:`w_{pool}` is
-    4 x 9. The closing NOTE ("dim(filter) = 4 x 1 == dim(delta^conv) = 4 x 1") is the same
-    slip: the 4 x 1 filter gradient is the valid correlation of the 4 x 4 image with the
-    3 x 3 :math:`\delta^{conv}`. Returns ``(printed, corrected)``: the 4-vector that the
-    printed 4 x 4 matrix gives, and the book's 9-vector (47.1245)."""
-    net, params, x, gamma, res, sens = _example_state()
-    ly = net.layers[0]
-    y = ly.activation.f(unvec(res.z_conv[1, 1], ly.map_shape))
-    R = reverse_maxpool_matrix(y)
-    K_pool = _K(*ly.pooled_shape)
-    delta_pool = K_pool @ (params.W_ff[1].T @ sens.delta_ff[2])
-    printed = R.T @ delta_pool  # 4 x 4 times 4 x 1: only 4 entries
-    corrected = _K(*ly.map_shape) @ sens.delta_conv[1, 1]  # 9 entries
-    return printed, corrected
-
-
-def demo_E_S000b():
-    r"""E-S000b: :math:`\delta^{pool} = ((W^L)^T\delta^L)\odot\sigma'(z^{pool})`. The
-    max-pooled layer has no weighted input and no activation of its own (the note says so
-    for max-pooling), so the factor :math:`\sigma'(z^{pool})` must not be there: the book's
-    (47.1241) is :math:`(W_1^{(d)})^T\delta_{2,n}`. Returns ``(printed, corrected)`` for the
-    derivative of the risk with respect to the pooled values, reading :math:`z^{pool}` as
-    the pooled pre-activations; ``corrected`` matches central differences."""
-    net, params, x, gamma, res, sens = _example_state()
-    ly = net.layers[0]
-    corrected = params.W_ff[1].T @ sens.delta_ff[2]  # (47.1241)
-    pool = ly.pooling
-    z_pool = pool.pool(res.z_conv[1, 1])
-    printed = corrected * ly.activation.fprime(z_pool)
-    return printed, corrected
-
-
-def demo_E_S000c():
-    r"""E-S000c: :math:`W^L` is printed with 4 rows (one per :math:`m_{ij}`) and 2 columns,
-    and then :math:`\delta^{pool} = (W^L)^T\delta^L` labelled ``4x1 4x2 2x1``. With 4 rows
-    the product is not defined; the book's :math:`W_1` is :math:`n_2 \times n_1 = 2 \times 4`
-    (47.1221g). Raises ``ValueError`` as the printed shapes do."""
-    W_printed = np.zeros((4, 2))  # "# rows in W^L = 4, # cols = 2"
-    delta_L = np.zeros((2, 1))
-    return W_printed.T @ delta_L  # (2 x 4) @ (2 x 1): not conformable
-
-
-ERRATA = (
-    {"id": "E-S000a", "note": "000",
-     "location": "Convolutional error, FINALLY: dimensions under delta^conv; and the closing "
-                 "NOTE (dim(filter) = 4x1 == dim(delta^conv) = 4x1)",
-     "printed": "delta^conv (4x1) = (w_pool)^T (4x4) delta^pool (4x1) .* sigma'(z^conv) (4x1)",
-     "corrected": "delta^conv (9x1) = (w_pool)^T (9x4) delta^pool (4x1) .* sigma'(z^conv) "
-                  "(9x1); w_pool = G T is the 4 x 9 Jacobian (T the 16 x 9 selection matrix)",
-     "reason": "the conv map is 3 x 3 (9 entries); the printed 4 x 4 matrix is square only "
-               "because the pooled map and a window both have 4 entries; the 4x1 filter "
-               "gradient is the valid correlation of the 4x4 input with the 3x3 delta^conv, "
-               "not a vector of the size of delta^conv",
-     "demo": "demo_E_S000a"},
-    {"id": "E-S000b", "note": "000", "location": "Max-Pool Error, FINALLY",
-     "printed": "delta^pool = [(W^L)^T delta^L] .* sigma'(z^pool)",
-     "corrected": "delta^pool = (W^L)^T delta^L (47.1241)",
-     "reason": "the max-pooled layer has no weighted input or activation; sigma' is applied "
-               "once, at the conv layer",
-     "demo": "demo_E_S000b"},
-    {"id": "E-S000c", "note": "000", "location": "Max-Pool Error, rows/cols of W^L",
-     "printed": "# rows in W^L = 4, # cols in W^L = 2; delta^pool = (W^L)^T delta^L",
-     "corrected": "W^L is 2 x 4 (n_2 x n_1, (47.1221g)), so (W^L)^T delta^L is 4 x 1",
-     "reason": "with W^L 4 x 2, (W^L)^T is 2 x 4 and cannot multiply the 2 x 1 delta^L; "
-               "the label '4x2' under (W^L)^T fits only W^L = 2 x 4",
-     "demo": "demo_E_S000c"},
-)
-
-
 def examples():
-    r"""The note's printed numbers beside the package's reproduction, for ``reproduce``."""
+    r"""The note's printed numbers beside the package's reproduction, for ``reproduce``; the
+    rows of its slips come from the register (:mod:`sayedcnn.fidelity.errata`)."""
     net, params, x, gamma, res, sens = _example_state()
     ly = net.layers[0]
     z = unvec(res.z_conv[1, 1], ly.map_shape)
@@ -337,17 +265,17 @@ def examples():
     delta_pool = K_pool @ (params.W_ff[1].T @ sens.delta_ff[2])
     note = conv_sensitivity_note(delta_pool, z, ly.activation)
     book = _K(*ly.map_shape) @ sens.delta_conv[1, 1]
-    a, b = demo_E_S000a()
     return [
         Example("seed000", "2x2 max-pooling at stride 1 of V = [[3,2,5],[4,1,7],[3,5,0]] "
                 "(47.1187)", M_PRINTED, max_pool_example()),
         Example("seed000", "'reverse max-pool' indicators = K g_book K^T (47.1196b)",
                 REVERSE_MAXPOOL_PRINTED, reverse_maxpool_matrix()),
-        Example("seed000", "delta^conv = (w_pool^T delta^pool) .* sigma'(z) = "
-                "f' .* T^T upv(delta^pool) (47.1245), overlapping windows", book, note,
-                atol=1e-12),
-        Example("seed000", "size of delta^conv: printed 4x1, the map has 9 entries",
-                a, b, erratum="E-S000a"),
-        Example("seed000", "delta^pool with the printed sigma'(z^pool)",
-                *demo_E_S000b(), erratum="E-S000b"),
+        Example("seed000", "the note's delta^conv = (w_pool^T delta^pool) .* sigma'(z) with "
+                "the 4 x 9 Jacobian w_pool, on a random image = the book's f' .* T^T "
+                "upv(delta^pool) (47.1245), overlapping windows", note, book, atol=1e-12,
+                basis="evaluated"),
+        as_example("seed000", "delta^conv with the printed square 4 x 4 w_pool: 4 entries, "
+                      "the 3 x 3 map has 9 (47.1245)", "E-S000a"),
+        as_example("seed000", "mask gradient H delta^conv (47.1269) with the printed "
+                      "sigma'(z^pool) in delta^pool, and without it (47.1241)", "E-S000b"),
     ]

@@ -28,7 +28,8 @@ G_i^{zero-pad} * F_{2i}^{rot180}` is the book's
 :math:`b^{(d,d',c)} = V^{(d,d',c+1)}\delta^{(d',c+1)}` (47.1258), and its
 :math:`\partial l/\partial F_{ij} = X_j * G_i` is the book's (47.1269) :math:`H_{n,c-1}\delta`.
 
-Slips of the note are listed in :data:`ERRATA`, each with a ``demo_*`` function.
+The note's slips (E-S001a-c) are registered, with their demonstrations, in
+:mod:`sayedcnn.fidelity.errata`; :func:`examples` takes their rows from there.
 """
 
 from __future__ import annotations
@@ -45,12 +46,12 @@ from ...operators import (
     unvec,
     vec,
 )
+from ..errata import as_example
 from ..examples import Example
 
 __all__ = [
     "MXIM_PRINTED_ROWS",
     "MXIM_PRINTED",
-    "ERRATA",
     "labelled_image",
     "im2col",
     "filter_matrix",
@@ -62,9 +63,6 @@ __all__ = [
     "rgb_shapes",
     "train",
     "examples",
-    "demo_E_S001a",
-    "demo_E_S001b",
-    "demo_E_S001c",
 ]
 
 #: The printed rows of the 16 x 9 :math:`M_X^{im}` (1-based row number -> entries ``X_ij``
@@ -199,7 +197,7 @@ def train(n_train=600, n_test=600, epochs=10, mu=0.1, batch_size=20, rho=1e-4, s
     r"""Mini-batch gradient descent on cross-entropy + L2 (the lecture's set-up; the book's
     (47.1229) with :math:`\rho_1 = \rho_2 = ` ``rho``) on :func:`rgb_shapes`.
     Returns ``(params, history, test_accuracy)``."""
-    from ...training import accuracy
+    from ...sgd import accuracy
 
     net = network()
     X, y = rgb_shapes(n_train, seed=seed)
@@ -230,78 +228,10 @@ def _state(seed=0):
     return net, params, x, res, sens
 
 
-def demo_E_S001a():
-    r"""E-S001a: :math:`\partial l/\partial\mathrm{vec}(F_i) = \sum_{i=1}^3
-    \partial l/\partial\mathrm{vec}(S_i)\, M_X^{im}`. Only :math:`S_i` depends on :math:`F_i`
-    (the block product printed before it gives
-    :math:`\partial l/\partial\mathrm{vec}(S_1) M_X^{im}`), so the sum over ``i`` must go:
-    :math:`\partial l/\partial\mathrm{vec}(F_i) = \partial l/\partial\mathrm{vec}(S_i)
-    M_X^{im}`. Returns ``(printed, corrected)`` for ``i = 1`` (row-major); ``corrected``
-    equals the book's (47.1269)."""
-    net, params, x, res, sens = _state()
-    ly = net.layers[0]
-    M = im2col(x, 3)
-    K_out = _K(*ly.map_shape)
-    G = [K_out @ sens.delta_conv[d, 1] for d in range(1, ly.D + 1)]  # dl/dvec(S_d), row-major
-    printed = sum(g @ M for g in G)
-    corrected = G[0] @ M
-    return printed, corrected
-
-
-def demo_E_S001b():
-    r"""E-S001b: :math:`\partial l/\partial F_i = \sum_{j=1}^3 X_j * \partial l/\partial S_i`
-    (and :math:`\partial l/\partial\mathrm{vec}(F_i) = \sum_j \ldots M_{X_j}^{im}`). The
-    filter :math:`F_i` is ``f x f x 3``: its slice ``j`` is :math:`X_j * G_i`; the three
-    slices are stacked, not added. Returns ``(printed, corrected)``: the ``f x f`` sum and the
-    ``3 x f x f`` stack (which equals the book's (47.1269))."""
-    from ...reference.image import correlate_valid
-
-    net, params, x, res, sens = _state()
-    ly = net.layers[0]
-    G1 = unvec(sens.delta_conv[1, 1], ly.map_shape)
-    slices = np.array([correlate_valid(x[j], G1) for j in range(3)])
-    return slices.sum(axis=0), slices
-
-
-def demo_E_S001c():
-    r"""E-S001c: :math:`\partial\mathrm{vec}(S)/\partial\mathrm{vec}(S_1)` is printed with the
-    block :math:`I_1`; the block is :math:`I_t`, ``t = (w-f+1)(h-f+1)`` (the note itself
-    states the ``3t x t`` size). Returns ``(printed, corrected)`` = ``(1, t)``, the size of the
-    identity block of the numerically formed Jacobian."""
-    net, params, x, res, sens = _state()
-    t = net.layers[0].P
-    J = np.kron(np.array([[1.0], [0.0], [0.0]]), np.eye(t))  # d vec(S) / d vec(S_1)
-    return 1, int(np.trace(J[:t, :t]))
-
-
-ERRATA = (
-    {"id": "E-S001a", "note": "001",
-     "location": "dl/dvec(F_i), the line after the block product (one conv layer)",
-     "printed": "dl/dvec(F_i) = sum_{i=1}^3 dl/dvec(S_i) M_X^im",
-     "corrected": "dl/dvec(F_i) = dl/dvec(S_i) M_X^im",
-     "reason": "only S_i depends on F_i; the block product just above yields "
-               "dl/dvec(S_1) M_X^im, not a sum over the filters",
-     "demo": "demo_E_S001a"},
-    {"id": "E-S001b", "note": "001",
-     "location": "Gradient computations for two convolutional layers, first lines",
-     "printed": "dl/dvec(F_i) = sum_{j=1}^3 dl/dvec(S_i) M_{X_j}^im;  "
-                "dl/dF_i = sum_{j=1}^3 X_j * dl/dS_i",
-     "corrected": "slice j of dl/dF_i is X_j * dl/dS_i (dl/dvec(F_i) = [dl/dvec(S_i) "
-                  "M_{X_1}^im, ..., dl/dvec(S_i) M_{X_3}^im])",
-     "reason": "F_i is f x f x 3; summing over the input channels j collapses its depth",
-     "demo": "demo_E_S001b"},
-    {"id": "E-S001c", "note": "001", "location": "dl/dvec(F_i) derivation, first line",
-     "printed": "dvec(S)/dvec(S_1) = (I_1; 0; 0)",
-     "corrected": "(I_t; 0; 0), t = (w-f+1)(h-f+1)",
-     "reason": "the note states the block is 3t x t a few lines earlier (possibly a "
-               "transcription slip of the subscript)",
-     "demo": "demo_E_S001c"},
-)
-
-
 def examples():
     r"""The lecture's printed matrices beside the package's reproduction, for
-    ``reproduce``."""
+    ``reproduce``; the rows of its slips come from the register
+    (:mod:`sayedcnn.fidelity.errata`)."""
     X = labelled_image()
     M = im2col(X, 3)
     printed_rows = np.array([[10 * i + j for i, j in MXIM_PRINTED_ROWS[r]]
@@ -309,16 +239,14 @@ def examples():
     computed_rows = M[[r - 1 for r in sorted(MXIM_PRINTED_ROWS)]]
     rng = np.random.default_rng(0)
     Mf = filter_matrix(rng.standard_normal((4, 3, 3)), (6, 6))
-    a1, b1 = demo_E_S001a()
-    a2, b2 = demo_E_S001b()
     return [
         Example("seed001", "rows 1-5 and 16 of M_X^im (6x6 image, 3x3 filter), X_ij = 10i+j, "
                 "= K H^T K^T from the book's V (47.1157)", printed_rows, computed_rows),
         Example("seed001", "size of M_X^im", MXIM_PRINTED["M_X^im"], M.shape),
         Example("seed001", "size of M_F^filter (6x6x4 image, 3x3x4 filter)",
                 MXIM_PRINTED["M_F^filter"], Mf.shape),
-        Example("seed001", "dl/dvec(F_1): printed sum over the filters", a1, b1,
-                erratum="E-S001a"),
-        Example("seed001", "dl/dF_1: printed sum over the channels", a2, b2,
-                erratum="E-S001b"),
+        as_example("seed001", "dl/dvec(F_i) for three filters: the printed sum over the "
+                      "filters against H delta^(d,1) (47.1269)", "E-S001a"),
+        as_example("seed001", "dl/dF_1 of a 3-channel filter: the printed sum over the "
+                      "channels against the stacked slices (47.1269)", "E-S001b"),
     ]

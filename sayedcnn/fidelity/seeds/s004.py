@@ -49,7 +49,8 @@ the forward pass of Bouvrie's code (a true convolution, (47.1139)), (14)
 :math:`\partial E/\partial k = J(x \star J\delta J)J`; (16)-(18) are the book's
 :math:`V^{(d,d',c+1)}` (47.1257).
 
-Slips of the note are listed in :data:`ERRATA`, each with a ``demo_*`` function.
+The note's slips (E-S004a-g) are registered, with their demonstrations, in
+:mod:`sayedcnn.fidelity.errata`; :func:`examples` takes their rows from there.
 """
 
 from __future__ import annotations
@@ -69,12 +70,12 @@ from ...operators import (
     vec,
 )
 from ...pooling import Pooling
+from ..errata import as_example
 from ..examples import Example
 
 __all__ = [
     "S2_C3",
     "S2_C3_ROW0_PRINTED",
-    "ERRATA",
     "table_matrix",
     "c3_network",
     "c3_counts",
@@ -95,13 +96,6 @@ __all__ = [
     "bars",
     "train",
     "examples",
-    "demo_E_S004a",
-    "demo_E_S004b",
-    "demo_E_S004c",
-    "demo_E_S004d",
-    "demo_E_S004e",
-    "demo_E_S004f",
-    "demo_E_S004g",
 ]
 
 #: The S2-C3 connection table of LeNet-5 (the note's Table 1): for each C3 map ``d``
@@ -572,149 +566,9 @@ def train(data="digits", epochs=20, mu=0.5, batch_size=8, seed=0, n_train=None):
     return net, params, losses, acc
 
 
-# ---------------------------------------------------------------------------
-# Slips
-# ---------------------------------------------------------------------------
-
-
-def demo_E_S004a():
-    r"""E-S004a: :math:`\mathrm{up}(x) = x \otimes I_{n\times n}` (6) (and
-    :math:`dz^{l+1}/dx^l = \beta I_{n\times n}` in (4)); the matrix must be the all-ones
-    :math:`\mathbb 1_{n\times n}` (an error copied to every entry of a block); read as the
-    identity, up() fills only block diagonals. Returns
-    ``(printed, corrected)`` for a 2 x 2 ``x`` and ``n = 2``; ``corrected`` equals
-    :math:`T^T\mathrm{upv}(x)` of the book for sum pooling."""
-    x = np.array([[1.0, 2.0], [3.0, 4.0]])
-    return np.kron(x, np.eye(2)), up(x, 2)
-
-
-def demo_E_S004b():
-    r"""E-S004b: the bias of (1), (2), (9) is :math:`b_j^l I`; read as the identity it reaches
-    only the diagonal, and (10) :math:`\partial E/\partial b_j = \sum\delta_j` fails. It is
-    :math:`b_j^l\mathbb 1\mathbb 1^T`. Returns ``(printed, corrected)``: the central
-    differences of :math:`E = \langle\delta, z\rangle` in ``b`` with the bias ``b I`` and with
-    ``b 1 1^T``; (10) gives ``sum(delta)``, which only the second matches."""
-    rng = np.random.default_rng(6)
-    x, k = rng.standard_normal((4, 4)), rng.standard_normal((2, 2))
-    delta = rng.standard_normal((3, 3))
-    base = correlate(x, k, padding="valid")
-
-    def slope(B, h=1e-6):
-        E = lambda b: float(np.sum(delta * (base + b * B)))  # z = x * k + b B (1)
-        return (E(h) - E(-h)) / (2 * h)
-
-    return slope(np.eye(3)), slope(np.ones((3, 3)))
-
-
-def demo_E_S004c():
-    r"""E-S004c: after (2), "if :math:`x_j^l \in R^{M_l\times M_l}` then
-    :math:`x_j^{l-1} \in R^{(M_l/n)\times(M_l/n)}`": inverted, the input of a pooling layer
-    is the larger map, :math:`x_j^{l-1} \in R^{nM_l \times nM_l}` (and the bias matrix of
-    (2) is :math:`M_l \times M_l`, printed :math:`(M_l/n) \times (M_l/n)`). Returns
-    ``(printed, corrected)`` side lengths of :math:`x^{l-1}` for a 4 x 4 pooled map of an
-    8 x 8 map, ``n = 2``."""
-    pool = TrainableAveragePool((8, 8), 2, 1)
-    M_l = pool.out_shape[0]
-    return M_l / pool.n, pool.in_shape[0]
-
-
-def demo_E_S004d():
-    r"""E-S004d: Fig. 4's text gives :math:`\partial E/\partial[x]_{2,2} =
-    \delta_{1,1}k_{1,2} + \delta_{1,2}k_{2,1} + \delta_{2,1}k_{1,2} + \delta_{2,2}k_{1,1}`;
-    the first term is :math:`\delta_{1,1}k_{2,2}` (3 x 3 ``x``, 2 x 2 ``k`` and
-    :math:`\delta`, correlation forward). Returns ``(printed, corrected)``; ``corrected`` is
-    the book's (47.1258) entry."""
-    rng = np.random.default_rng(4)
-    k = rng.standard_normal((2, 2))
-    d = rng.standard_normal((2, 2))
-    printed = d[0, 0] * k[0, 1] + d[0, 1] * k[1, 0] + d[1, 0] * k[0, 1] + d[1, 1] * k[0, 0]
-    corrected = book_input_gradient(d, k, (3, 3))[1, 1]
-    return printed, corrected
-
-
-def demo_E_S004e():
-    r"""E-S004e: in (5) and (8) the indices of :math:`[\delta_j^{l+1}]_{p,q}` run to
-    :math:`M_{l+1}/n`; :math:`\delta_j^{l+1}` is :math:`M_{l+1}\times M_{l+1}` (the pooled
-    size) and each entry multiplies an ``n x n`` block of :math:`f'(z_j^l)`. Returns
-    ``(printed, corrected)`` numbers of blocks per side for an 8 x 8 map pooled by 2."""
-    pool = TrainableAveragePool((8, 8), 2, 1)
-    M_next = pool.out_shape[0]
-    return M_next / pool.n, M_next
-
-
-def demo_E_S004f():
-    r"""E-S004f: (9) sums over :math:`i \in M_i`; the sum is over the input maps of map
-    ``j``, :math:`i \in M_j` as in (1). Read with the note's own later :math:`M_i = \{j\}`
-    (the outputs that input map ``i`` feeds), for C3 map 0 it asks for S2 maps 4, 5, ..., 15,
-    of which only six exist: raises ``IndexError``."""
-    rng = np.random.default_rng(0)
-    x = rng.random((6, 14, 14))  # the six S2 maps
-    k = rng.random((16, 6, 5, 5))
-    j = 0
-    M_i = [d for d in range(16) if 0 in S2_C3[d]]  # the note's section 3.2 meaning, i = 0
-    return sum(correlate(x[i], k[j, i], padding="valid") for i in M_i)
-
-
-def demo_E_S004g():
-    r"""E-S004g: (17) is printed :math:`\sum_{j=0}^{M_i}`, a range; the sum is over the set,
-    :math:`j \in M_i`, as (16) says ("for all j in M_i"). Returns ``(printed, corrected)``
-    for S2 map 0 of LeNet-5 (``M_0`` = 0, 4, 5, 6, 9, 10, 11, 12, 14, 15): the range read
-    as ``j = 0..|M_0|`` against the set."""
-    rng = np.random.default_rng(5)
-    deltas = rng.standard_normal((16, 10, 10))
-    kernels = rng.standard_normal((16, 5, 5))
-    M_0 = [d for d in range(16) if 0 in S2_C3[d]]
-    printed = eq17_input_gradient(deltas, kernels, range(len(M_0) + 1))
-    corrected = eq17_input_gradient(deltas, kernels, M_0)
-    return printed, corrected
-
-
-ERRATA = (
-    {"id": "E-S004a", "note": "004", "location": "(4), (6): I_{n x n}, up(x)",
-     "printed": "dz^{l+1}/dx^l = beta I_{n x n};  up(x) = x (Kronecker) I_{n x n}",
-     "corrected": "beta 1_{n x n} (all ones);  up(x) = x (Kronecker) 1_{n x n}",
-     "reason": "every entry of an n x n block enters its sum and receives the block's error; "
-               "with the identity only the block diagonals would",
-     "demo": "demo_E_S004a"},
-    {"id": "E-S004b", "note": "004", "location": "(1), (2), (9), (10), (20): b I",
-     "printed": "b_j^l I_{(M_{l-1}-K_l+1) x (M_{l-1}-K_l+1)}",
-     "corrected": "b_j^l 1 1^T (all ones)",
-     "reason": "a shared bias is added to every unit; (10) dE/db = sum(delta) holds only then",
-     "demo": "demo_E_S004b"},
-    {"id": "E-S004c", "note": "004", "location": "2.2.1, the sentence after (2)",
-     "printed": "if x_j^l in R^{M_l x M_l}, then x_j^{l-1} in R^{(M_l/n) x (M_l/n)}; "
-                "(2) adds b I_{(M_l/n) x (M_l/n)}",
-     "corrected": "x_j^{l-1} in R^{n M_l x n M_l}; (2) adds b 1_{M_l x M_l}",
-     "reason": "pooling makes the map n times smaller, as the sentence before says",
-     "demo": "demo_E_S004c"},
-    {"id": "E-S004d", "note": "004", "location": "3.2, text under Fig. 4, dE/d[x_i^l]_{2,2}",
-     "printed": "delta_11 k_12 + delta_12 k_21 + delta_21 k_12 + delta_22 k_11",
-     "corrected": "delta_11 k_22 + delta_12 k_21 + delta_21 k_12 + delta_22 k_11",
-     "reason": "x_22 meets k_22 in the window of output (1,1) (full convolution of delta "
-               "with k)",
-     "demo": "demo_E_S004d"},
-    {"id": "E-S004e", "note": "004", "location": "(5) and (8), index ranges",
-     "printed": "[delta_j^{l+1}]_{p,q}, p, q = 1..M_{l+1}/n",
-     "corrected": "p, q = 1..M_{l+1}; entry (p, q) multiplies the n x n block (p, q) of "
-                  "f'(z_j^l)",
-     "reason": "delta_j^{l+1} is M_{l+1} x M_{l+1}, the pooled size",
-     "demo": "demo_E_S004e"},
-    {"id": "E-S004f", "note": "004", "location": "(9)",
-     "printed": "z_j^l = sum_{i in M_i} x_i^{l-1} * k_ij^l + ...",
-     "corrected": "sum_{i in M_j}, the input maps of map j, as in (1)",
-     "reason": "M_j = {i | map i connected to map j}; M_i is the note's later name for the "
-               "output maps that input map i feeds",
-     "demo": "demo_E_S004f"},
-    {"id": "E-S004g", "note": "004", "location": "(17) (and (18))",
-     "printed": "sum_{j=0}^{M_i}",
-     "corrected": "sum_{j in M_i}",
-     "reason": "M_i is a set of map indices (0, 4, 5, 6, 9, ... for S2 map 0), not a bound",
-     "demo": "demo_E_S004g"},
-)
-
-
 def examples():
-    r"""The note's printed numbers and identities beside the package, for ``reproduce``."""
+    r"""The note's printed numbers and identities beside the package, for ``reproduce``; the
+    rows of its slips come from the register (:mod:`sayedcnn.fidelity.errata`)."""
     M = table_matrix()
     counts = c3_counts()
     rng = np.random.default_rng(0)
@@ -722,8 +576,6 @@ def examples():
     delta = rng.standard_normal((3, 3))
     k = rng.standard_normal((4, 4))
     v = rng.standard_normal((3, 3))
-    a, b = demo_E_S004a()
-    e1, e2 = demo_E_S004d()
     return [
         Example("seed004", "S2-C3 table: rows, columns and X's", [6, 16, 60],
                 [M.shape[0], M.shape[1], int(M.sum())]),
@@ -732,12 +584,16 @@ def examples():
         Example("seed004", "C3 parameters 60x5x5+16 (effective count; the book's W_3, "
                 f"Theta_3 hold {counts['book']})", 1516, counts["effective"]),
         Example("seed004", "up(x) = x kron 1_{2x2} = 4 T^T upv(x) for 2x2 mean pooling "
-                "(47.1196a), (47.1204)", up(v, 2), 4 * up_book(v, (6, 6), 2, "mean")),
+                "(47.1196a), (47.1204)", up(v, 2), 4 * up_book(v, (6, 6), 2, "mean"),
+                basis="evaluated"),
         Example("seed004", "(13) dE/dk = x * delta = H delta (47.1269)",
-                eq13_kernel_gradient(x, delta), book_kernel_gradient(x, delta, 4)),
+                eq13_kernel_gradient(x, delta), book_kernel_gradient(x, delta, 4),
+                basis="evaluated"),
         Example("seed004", "(16) delta~ * (JkJ) = V^(d,d',c+1) delta (47.1257)",
-                eq16_input_gradient(delta, k), book_input_gradient(delta, k, (6, 6))),
-        Example("seed004", "up(x) with I_{n x n} read as the identity", a, b,
-                erratum="E-S004a"),
-        Example("seed004", "Fig. 4 text, dE/d[x]_{2,2}", e1, e2, erratum="E-S004d"),
+                eq16_input_gradient(delta, k), book_input_gradient(delta, k, (6, 6)),
+                basis="evaluated"),
+        as_example("seed004", "delta^l = beta up(delta^(l+1)) .* f' with I_{n x n} read "
+                      "as the identity, against finite differences (47.1244)", "E-S004a"),
+        as_example("seed004", "Fig. 4 text, dE/d[x]_{2,2}, against finite differences "
+                      "(47.1258)", "E-S004d"),
     ]
