@@ -36,6 +36,7 @@ from .operators import (
 )
 from .params import Params
 from .pooling import Pooling
+from .teaching.show import show
 
 __version__ = "0.1.0"
 
@@ -71,6 +72,7 @@ __all__ = [
     "reversal_matrix",
     "sliding_partition",
     "sobel_masks",
+    "show",
     "softmax",
     "unvec",
     "vec",

@@ -238,10 +238,15 @@ def _pool3(pool, y3):
                 t += v
             t /= len(views)  # Table 47.13, mean pooling
         elif k == "l2":
-            t = views[0] ** 2
+            m = np.abs(views[0])
             for v in views[1:]:
-                t += v ** 2
-            np.sqrt(t, out=t)  # (47.1176)
+                np.maximum(m, np.abs(v), out=m)  # the largest magnitude of each region
+            safe = np.where(m > 0, m, 1.0)
+            t = (views[0] / safe) ** 2
+            for v in views[1:]:
+                t += (v / safe) ** 2
+            np.sqrt(t, out=t)
+            t *= m  # (47.1176), scaled like a robust norm: no underflow or overflow
         elif k == "subsample":
             t = views[pool.retain].copy()  # (47.1179)
         else:
@@ -255,10 +260,18 @@ def _pool3(pool, y3):
         s = _gather(pool, y3, 0.0).sum(axis=2)
         return s / pool.sizes[None, :, None]  # Table 47.13, mean pooling
     if k == "l2":
-        return np.sqrt((_gather(pool, y3, 0.0) ** 2).sum(axis=2))  # (47.1176)
+        return _l2_norm(_gather(pool, y3, 0.0), axis=2)  # (47.1176)
     if k == "subsample":
         return y3[:, pool._idx[:, pool.retain], :]  # (47.1179)
     return np.einsum("kprb,r->kpb", _gather(pool, y3, 0.0), pool.mask)  # (47.1180)
+
+def _l2_norm(Y, axis):
+    """The 2-norm along ``axis``, scaled by the largest magnitude (47.1176): tiny or huge
+    entries neither underflow nor overflow."""
+    m = np.max(np.abs(Y), axis=axis, keepdims=True)
+    safe = np.where(m > 0, m, 1.0)
+    return (m * np.sqrt(np.sum((Y / safe) ** 2, axis=axis, keepdims=True))).squeeze(axis)
+
 
 def _grad3(pool, y3):
     """Padded gradient vectors g[k, p', r, b] of Table 47.14 (zeros in the padding)."""
@@ -278,7 +291,7 @@ def _grad3(pool, y3):
         return g  # (47.1196b), (47.1196c)
     if k == "l2":
         yy = _gather(pool, y3, 0.0)
-        t = np.sqrt((yy**2).sum(axis=2, keepdims=True))
+        t = _l2_norm(yy, axis=2)[:, :, None, :]
         with np.errstate(invalid="ignore", divide="ignore"):
             g = np.where(t > 0, yy / np.where(t > 0, t, 1.0), 0.0)  # (47.1196d); 0 at t = 0
         return g

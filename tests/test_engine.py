@@ -3,6 +3,7 @@ sizes, its clock, and the numbers staying those of the listing (47.1275) through
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 
 import sayedcnn as sc
 from sayedcnn import fused
@@ -122,3 +123,25 @@ def test_eq_47_1262_block_pooling_at_layer_2_through_the_work_space(kind):
         g_listing = gradients_listing(net, p, X, Gamma)
         assert g.max_rel_diff(g_listing) <= 1e-12
         assert loops.gradients(net, p, X, Gamma).max_rel_diff(g_listing) <= 1e-12
+
+
+@pytest.mark.parametrize("block, stride", [(2, None), (3, 1)])
+def test_engine_l2_pooling_of_tiny_entries_neither_underflows_nor_differs(block, stride):
+    """l2 pooling of entries 1e-170 (47.1176): the engine's strided and gathered kernels give
+    the listing's scaled norm (2e-170 for a 2 x 2 block), not 0, and the same derivatives."""
+    import sayedcnn as sc
+    from sayedcnn.fused import forward_fused
+
+    net = sc.Network((4, 4), conv=[sc.Conv(1, 1, activation="linear",
+                                           pool={"kind": "l2", "block": block,
+                                                 "stride": stride})], outputs=1)
+    p = net.init(seed=0)
+    p.W_conv[1][:] = 1.0
+    X = np.full((1, 1, 4, 4), 1e-170)
+    t_engine = forward_fused(net, p, X).t[1].ravel()
+    t_listing = net.forward(p, X[0]).t_conv[1, 1]
+    assert_allclose(t_engine, block * 1e-170, rtol=1e-14, atol=0)
+    assert_allclose(t_engine, t_listing, rtol=1e-14, atol=0)
+    g_f = net.gradients(p, X, np.ones((1, 1)), method="fused")
+    g_l = net.gradients(p, X, np.ones((1, 1)), method="listing")
+    assert g_f.max_rel_diff(g_l) < 1e-12
