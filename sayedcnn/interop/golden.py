@@ -41,8 +41,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +49,7 @@ import numpy as np
 from ..network import Network
 from ..params import Params
 from ..reference.compare import rel_diff
-from .io import network_from_dict, network_to_dict
+from .io import network_from_dict, network_to_dict, read_npz
 
 __all__ = [
     "FORMAT",
@@ -800,23 +798,8 @@ class Trace:
 
 def _read_npz(path):
     """Every entry of the ``.npz`` at ``path`` (no pickles), with a ValueError naming the
-    file for anything that is not a complete archive."""
-    with open(path, "rb") as fh:  # FileNotFoundError and the like pass through
-        head = fh.read(4)
-    bad = f"{path} is not a readable golden trace"
-    if not head:
-        raise ValueError(f"{bad}: it is empty (a truncated write?)")
-    if head != b"PK\x03\x04":
-        raise ValueError(f"{bad}: it is not an .npz archive (no zip signature at its start)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {name: z[name] for name in z.files}
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as exc:
-        reason = str(exc) or type(exc).__name__
-        if "allow_pickle" in reason or "pickle" in reason:
-            raise ValueError(f"{bad}: it holds pickled Python objects, which golden traces "
-                             f"never contain (allow_pickle=False)") from exc
-        raise ValueError(f"{bad}: the archive is truncated or corrupted ({reason})") from exc
+    file for anything that is not a complete archive (the reader of parameter files)."""
+    return read_npz(path, "golden trace", "which golden traces never contain")
 
 
 def _json_entry(entries, key, path):

@@ -389,9 +389,29 @@ def _read_arrays(path):
     if os.path.isdir(path):
         raise IsADirectoryError(21, "cannot read a parameter file: it is a folder", path)
     remove_orphan_temporaries(os.path.dirname(os.path.abspath(path)))
+    return read_npz(path, "sayedcnn parameter file", "which are never loaded")
+
+
+def read_npz(path, what, pickles):
+    """Every entry of the ``.npz`` at ``path``, loaded with ``allow_pickle=False``; anything
+    that is not a complete archive raises a ValueError naming the file as ``what`` (``pickles``
+    says why pickled objects are refused). Shared by parameter files and golden traces.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sayedcnn.interop.io import read_npz
+    >>> path = os.path.join(tempfile.mkdtemp(), "empty.npz")
+    >>> open(path, "wb").close()
+    >>> try:
+    ...     read_npz(path, "golden trace", "which golden traces never contain")
+    ... except ValueError as exc:
+    ...     print(str(exc).split(": ", 1)[1])
+    it is empty (a truncated write?)
+    """
     with open(path, "rb") as fh:  # FileNotFoundError and the like pass through
         head = fh.read(4)
-    bad = f"{path} is not a readable sayedcnn parameter file"
+    bad = f"{path} is not a readable {what}"
     if not head:
         raise ValueError(f"{bad}: it is empty (a truncated write?)")
     if head != b"PK\x03\x04":
@@ -401,8 +421,8 @@ def _read_arrays(path):
             return {name: z[name] for name in z.files}
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as exc:
         reason = str(exc) or type(exc).__name__
-        if "allow_pickle" in reason:
-            raise ValueError(f"{bad}: it holds pickled Python objects, which are never loaded "
+        if "pickle" in reason:
+            raise ValueError(f"{bad}: it holds pickled Python objects, {pickles} "
                              f"(allow_pickle=False)") from exc
         raise ValueError(f"{bad}: the archive is truncated or corrupted ({reason})") from exc
 
