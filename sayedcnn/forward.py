@@ -27,6 +27,7 @@ import numpy as np
 
 from .operators import patches
 from .pooling import pool_map
+from .symbols import remember
 
 __all__ = [
     "ForwardResult",
@@ -85,6 +86,9 @@ class ForwardResult:
     z_ff: dict = field(default_factory=dict)
     y_ff: dict = field(default_factory=dict)
     output: np.ndarray | None = None
+
+    def __post_init__(self):
+        remember(self)  # so that show(res.H[d, c]) finds its symbol (sayedcnn.symbols)
 
 
 @dataclass

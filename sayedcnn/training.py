@@ -36,6 +36,7 @@ from .losses import risk_weights
 from .operators import sparse_apply, vddc_product
 from .params import Params
 from .pooling import gradient_matrix, permute_sharp, upv
+from .symbols import remember
 
 __all__ = [
     "Sensitivities",
@@ -80,6 +81,9 @@ class Sensitivities:
     delta_conv: dict = field(default_factory=dict)
     Delta: dict = field(default_factory=dict)
     V: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        remember(self)  # so that show(sens.Delta[c]) finds its symbol (sayedcnn.symbols)
 
 
 # ---------------------------------------------------------------------------

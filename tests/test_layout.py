@@ -15,7 +15,7 @@ PKG = pathlib.Path(sayedcnn.__file__).parent
 
 #: The chapter's modules at the top level, in the order the arrows allow (each may import only
 #: modules before it).
-CORE = ["_checks", "operators", "pooling", "activations", "losses", "params", "network",
+CORE = ["_checks", "symbols", "operators", "pooling", "activations", "losses", "params", "network",
         "forward", "training", "fused", "sgd"]
 SUBPACKAGES = {"reference", "fidelity", "interop", "data", "app", "teaching"}
 

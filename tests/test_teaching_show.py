@@ -143,7 +143,7 @@ def test_listing_results_know_their_symbols():
     p = net.init(1, bias_scale=0.2)
     x = np.random.default_rng(0).standard_normal((1, 4, 4))
     res = net.forward(p, x)
-    assert show(res.H[1, 0]).name is None  # not registered yet
+    assert show(res.H[1, 0]).name == "H_n^{(1,0)}"  # results know their symbols
     group = labelled(res)
     assert show(res.H[2, 1]).name == "H_n^{(2,1)}"
     assert show(res.z_conv[1, 2]).text().startswith("z_n^(1,2)  (4 x 1)")
@@ -199,3 +199,15 @@ def test_bad_input():
         show(np.array(["a", "b"]))
     with pytest.raises(ValueError, match="digits"):
         show(np.zeros(3), digits=0)
+
+
+def test_listing_results_caption_their_entries_without_a_name():
+    net = sc.Network((4, 4), conv=[sc.Conv(2, 2, pool=("mean", 2))], hidden=[3], outputs=2)
+    p = net.init(0)
+    x = np.random.default_rng(0).standard_normal((1, 4, 4))
+    res = net.forward(p, x)
+    sens = net.backward(p, res, [0.0, 1.0])
+    assert show(res.H[1, 0]).name == "H_n^{(1,0)}"
+    assert show(res.t_conv[2, 1]).name == "t_n^{(2,1)}"
+    assert show(sens.delta_ff[2]).name == r"\delta_{2,n}"
+    assert show(np.array(res.H[1, 0])).name is None  # a copy is not the result's entry

@@ -10,7 +10,7 @@ r"""Labelled displays of the chapter's matrices and vectors: :func:`show`.
   as dots for sparse matrices, and a cut with ellipses above a size limit;
 * in a terminal (``str``/``repr``): the same layout as plain text.
 
-Results of the listings know their symbols through :func:`labelled`: after
+Results of the listings know their symbols (:mod:`sayedcnn.symbols`); after
 ``res = labelled(net.forward(params, x))`` (or ``labelled(res)`` on a result kept), every
 entry is registered with its symbol, so ``show(res.H[d, c])`` is captioned
 :math:`H_n^{(d,c)}` without a name, and ``show(res)`` shows every entry.
@@ -511,6 +511,12 @@ def show(obj, name=None, *, blocks=None, sparse=None, limit=None, digits=4):
         return group
     if name is None:
         hit = symbol_of(obj)
+        if hit is None:
+            from ..symbols import owner_of
+            owner = owner_of(obj)
+            if owner is not None and owner[0] in SYMBOLS:
+                fname, key, record = owner
+                hit = (SYMBOLS[fname].format(*key), _blocks_for(fname, key, obj, record))
         if hit is not None:
             name, (hrb, hcb) = hit
             rb, cb = rb or hrb, cb or hcb
