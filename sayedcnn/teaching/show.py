@@ -38,6 +38,8 @@ from dataclasses import fields, is_dataclass
 
 import numpy as np
 
+from ..symbols import owner_of
+
 __all__ = ["Labelled", "LabelledGroup", "show", "labelled", "register", "symbol_of", "SYMBOLS",
            "LIMIT"]
 
@@ -382,12 +384,16 @@ def _register(arr, name, blocks):
 
 
 def symbol_of(arr):
-    """The registered ``(name, (row_blocks, col_blocks))`` of an entry of a result passed to
-    :func:`labelled`, or ``None``."""
+    """The ``(name, (row_blocks, col_blocks))`` of an entry of a result passed to
+    :func:`labelled` or of a live listing result, or ``None``."""
     hit = _REGISTRY.get(id(arr))
-    if hit is None or hit[0]() is not arr:
+    if hit is not None and hit[0]() is arr:
+        return hit[1], hit[2]
+    owner = owner_of(arr)  # an entry of a live listing result (sayedcnn.symbols)
+    if owner is None or owner[0] not in SYMBOLS:
         return None
-    return hit[1], hit[2]
+    fname, key, record = owner
+    return SYMBOLS[fname].format(*key), _blocks_for(fname, key, arr, record)
 
 
 def _entries(obj):
@@ -511,12 +517,6 @@ def show(obj, name=None, *, blocks=None, sparse=None, limit=None, digits=4):
         return group
     if name is None:
         hit = symbol_of(obj)
-        if hit is None:
-            from ..symbols import owner_of
-            owner = owner_of(obj)
-            if owner is not None and owner[0] in SYMBOLS:
-                fname, key, record = owner
-                hit = (SYMBOLS[fname].format(*key), _blocks_for(fname, key, obj, record))
         if hit is not None:
             name, (hrb, hcb) = hit
             rb, cb = rb or hrb, cb or hcb
