@@ -2,6 +2,7 @@
 reproduced; the others differ by their registered erratum."""
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -145,6 +146,21 @@ def test_seed_notes_are_described():
     assert "DD2424" in SEED_NOTES["seed001"].source and "Xu" in SEED_NOTES["seed004"].source
     with pytest.raises(KeyError, match="no seed note"):
         describe("seed003")
+
+
+_SOURCES = {"seed000": "unsigned", "seed001": "DD2424", "seed002": "Nielsen", "seed004": "Xu"}
+
+
+@pytest.mark.parametrize("path", ["README.md", "ERRATA.md", "notebooks/src/08_other_derivations.py",
+                                  "notebooks/src/09_errata.py"])
+def test_seed_notes_are_introduced_where_users_meet_them(path):
+    """README, the register and the two notebooks that use the notes say what each note is,
+    by its source (the notes are not shipped)."""
+    text = (Path(__file__).resolve().parents[1] / path).read_text()
+    assert set(_SOURCES) == set(SEED_NOTES)
+    for key, word in _SOURCES.items():
+        assert word in SEED_NOTES[key].source
+        assert word in text, f"{path} does not say what seed note {key[4:]} is ({word!r})"
 
 
 def test_reproduce_selection_and_nothing_matched(capsys):

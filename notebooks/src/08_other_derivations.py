@@ -13,10 +13,23 @@
 # %% [markdown]
 # # 8. Four other derivations beside the book's matrices
 #
-# The same network has been derived by others in other notations: a hand note on
-# overlapping max pooling (seed 000), a lecture on im2col matrices and RGB filters
-# (seed 001), a Nielsen-style index derivation BP1-BP4 (seed 002) and notes on a LeNet-style
-# network with connection tables, trainable average pooling and rotated kernels (seed 004).
+# The same network has been derived by others in other notations. The four *seed notes*
+# are not shipped with the package (the reader does not have them), so here is what each one is:
+#
+# - **seed 000**: a short unsigned note naming no author or source, which backpropagates by
+#   hand through a 4 x 4 image, one 2 x 2 filter and overlapping 2 x 2 max pooling;
+# - **seed 001**: lecture 6 of the KTH course DD2424 (2017), "The Convolutional Layer in
+#   Convolutional Networks", which writes the layer as an im2col matrix product and derives its
+#   gradients, with RGB filters;
+# - **seed 002**: an unsigned note in the BP1-BP4 notation of M. Nielsen's online book *Neural
+#   Networks and Deep Learning*, which derives the four equations index by index for a 28 x 28
+#   MNIST network;
+# - **seed 004**: H. Xu (Sun Yat-sen University, 2014), "Derivation of Convolutional Neural
+#   Networks", a guide to J. Bouvrie's notes: LeNet connection tables, trainable average
+#   pooling and rotated kernels.
+#
+# `sayedcnn.fidelity.seeds.SEED_NOTES` holds the same descriptions (printed below).
+#
 # `sayedcnn.fidelity.seeds` rebuilds each note's objects from the book's operators of section 47.25
 # (partition matrices, $T$, upv, $V^{(d,d',c+1)}$) and lists its printed numbers beside the
 # computed ones (`examples()`). A record whose print is wrong carries the id of its erratum
@@ -28,9 +41,11 @@ from IPython.display import Math, display
 
 import sayedcnn as sc
 from sayedcnn.app.plots import matrix_latex
-from sayedcnn.fidelity.seeds import s000, s001, s002, s004
+from sayedcnn.fidelity.seeds import SEED_NOTES, s000, s001, s002, s004
 
 np.set_printoptions(precision=4, suppress=True, linewidth=120)
+for note in SEED_NOTES.values():
+    print(f"{note.key}: {note.source}")
 
 
 def show_examples(records):

@@ -129,7 +129,10 @@ print({k: v for k, v in d.values.items() if np.isscalar(v)})
 # %% [markdown]
 # ## The seed notes (47.1187)-(47.1276)
 #
-# Slips of the four other derivations of notebook 8, shown against the book's formulation:
+# Slips of the four other derivations of notebook 8 (not shipped: seed 000, an unsigned hand
+# note on overlapping max pooling; seed 001, lecture 6 of KTH's DD2424 (2017) on im2col;
+# seed 002, an unsigned note in Nielsen's BP1-BP4 notation; seed 004, H. Xu's 2014 guide to
+# J. Bouvrie's notes on LeNet), shown against the book's formulation:
 # overlapping max pooling (47.1187), (47.1244), im2col gradients (47.1269), BP1-BP4
 # (47.1275) and the LeNet notes (47.1213), (47.1257).
 
