@@ -396,7 +396,9 @@ def render():
            "(`tests/test_equation_links.py` runs them and checks, by tracing their calls, "
            "that for every implemented equation one of them calls every function named); "
            "errata (`E-...`) and departures of the package from the print (`D-...`) are in "
-           "ERRATA.md.", "",
+           "ERRATA.md. The numbers and the forms in the column 'what' were read from an OCR "
+           "transcription of the chapter, not from the printed page; ERRATA.md marks each "
+           "slip that may be the transcription's.", "",
            "| eq. | what | kind | functions | tests | errata |",
            "| --- | --- | --- | --- | --- | --- |"]
     for num in sorted(INDEX):
