@@ -211,3 +211,28 @@ def test_listing_results_caption_their_entries_without_a_name():
     assert show(res.t_conv[2, 1]).name == "t_n^{(2,1)}"
     assert show(sens.delta_ff[2]).name == r"\delta_{2,n}"
     assert show(np.array(res.H[1, 0])).name is None  # a copy is not the result's entry
+
+
+def test_one_lookup_holds_a_record_weakly_for_as_long_as_it_lives():
+    """Params become owners only when registered; the caption lasts while the record lives,
+    newest record first, and a record that is gone names nothing (sayedcnn.symbols)."""
+    import gc
+
+    from sayedcnn import symbols
+    from sayedcnn.teaching.show import symbol_of
+
+    W = np.ones((2, 3))
+    p = sc.Params(W_ff={1: W}, theta_ff={1: np.zeros(2)})
+    assert symbol_of(W) is None  # a Params is not registered when it is made
+    gc.collect()
+    before = len(symbols._LIVE)
+    assert register(p) is p and len(symbols._LIVE) == before + 1  # one weak reference
+    assert symbol_of(W) == (r"W_{\ell=1}", (None, None))
+    q = register(sc.Params(W_ff={2: W}, theta_ff={2: np.zeros(2)}))
+    assert symbol_of(W)[0] == r"W_{\ell=2}"  # the newest record holding W names it
+    del q
+    gc.collect()
+    assert symbol_of(W)[0] == r"W_{\ell=1}"
+    del p
+    gc.collect()
+    assert symbol_of(W) is None and len(symbols._LIVE) == before

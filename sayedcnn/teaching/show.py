@@ -10,10 +10,11 @@ r"""Labelled displays of the chapter's matrices and vectors: :func:`show`.
   as dots for sparse matrices, and a cut with ellipses above a size limit;
 * in a terminal (``str``/``repr``): the same layout as plain text.
 
-Results of the listings know their symbols (:mod:`sayedcnn.symbols`); after
-``res = labelled(net.forward(params, x))`` (or ``labelled(res)`` on a result kept), every
-entry is registered with its symbol, so ``show(res.H[d, c])`` is captioned
-:math:`H_n^{(d,c)}` without a name, and ``show(res)`` shows every entry.
+Results of the listings know their symbols (:mod:`sayedcnn.symbols`): while
+``res = net.forward(params, x)`` lives, ``show(res.H[d, c])`` is captioned
+:math:`H_n^{(d,c)}` without a name, and ``show(res)`` (or ``labelled(res)``) shows every
+entry. A :class:`~sayedcnn.Params` is not registered when it is made (the engine makes one
+per step); ``show(p)``, ``labelled(p)`` or ``register(p)`` registers it.
 
 Examples
 --------
@@ -33,12 +34,11 @@ from __future__ import annotations
 
 import numbers
 import re
-import weakref
-from dataclasses import fields, is_dataclass
+from dataclasses import is_dataclass
 
 import numpy as np
 
-from ..symbols import owner_of
+from ..symbols import entries, owner_of, remember
 
 __all__ = ["Labelled", "LabelledGroup", "show", "labelled", "register", "symbol_of", "SYMBOLS",
            "LIMIT"]
@@ -66,9 +66,6 @@ SYMBOLS = {
     "W_ff": r"W_{{\ell={0}}}",
     "theta_ff": r"\theta_{{\ell={0}}}",
 }
-
-_REGISTRY = {}  # id(array) -> (weakref to it, name, blocks)
-
 
 _TEXT = ((r"\mathbb 1", "1"), (r"\otimes", "(x)"), (r"\odot", "(.)"), (r"\partial ", "d"),
          (r"\partial", "d"), (r"\ell", "l"), (r"\top", "T"), (r"\,", " "), (r"\#", "#"),
@@ -339,10 +336,6 @@ class LabelledGroup:
 # ---------------------------------------------------------------------------
 
 
-def _key_tuple(k):
-    return k if isinstance(k, tuple) else (k,)
-
-
 def _blocks_for(field_name, key, value, owner):
     """Block structure of an entry of a result, from the result itself."""
     a = np.asarray(value.toarray() if hasattr(value, "toarray") else value)
@@ -369,27 +362,23 @@ def _blocks_for(field_name, key, value, owner):
     return None, None
 
 
-def _register(arr, name, blocks):
-    """Remember the symbol of ``arr`` for as long as ``arr`` lives (a weak reference)."""
-    key = id(arr)
-
-    def drop(ref, key=key):
-        if _REGISTRY.get(key, (None,))[0] is ref:
-            del _REGISTRY[key]
-
-    try:
-        _REGISTRY[key] = (weakref.ref(arr, drop), name, blocks)
-    except TypeError:  # an object without weak references: no registration
-        pass
-
-
 def symbol_of(arr):
-    """The ``(name, (row_blocks, col_blocks))`` of an entry of a result passed to
-    :func:`labelled` or of a live listing result, or ``None``."""
-    hit = _REGISTRY.get(id(arr))
-    if hit is not None and hit[0]() is arr:
-        return hit[1], hit[2]
-    owner = owner_of(arr)  # an entry of a live listing result (sayedcnn.symbols)
+    """The ``(name, (row_blocks, col_blocks))`` of an entry of a live listing result, or of a
+    Params passed to :func:`register`, :func:`labelled` or :func:`show`; else ``None``.
+
+    The record is found by :func:`sayedcnn.symbols.owner_of`, the symbol in :data:`SYMBOLS`.
+
+    Examples
+    --------
+    >>> import sayedcnn as sc
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> res = net.forward(net.init(0), np.ones((1, 4, 4)))
+    >>> symbol_of(res.z_conv[1, 1])
+    ('z_n^{(1,1)}', (None, None))
+    >>> symbol_of(np.ones(3)) is None
+    True
+    """
+    owner = owner_of(arr)
     if owner is None or owner[0] not in SYMBOLS:
         return None
     fname, key, record = owner
@@ -397,23 +386,15 @@ def symbol_of(arr):
 
 
 def _entries(obj):
-    """``(field, key, value)`` for every entry of a listing result or Params."""
-    names = [f.name for f in fields(obj)] if is_dataclass(obj) else list(vars(obj))
-    for fname in names:
-        if fname not in SYMBOLS:
-            continue
-        val = getattr(obj, fname)
-        if isinstance(val, dict):
-            for k in sorted(val, key=lambda k: _key_tuple(k)):
-                yield fname, _key_tuple(k), val[k]
-        elif val is not None:
-            yield fname, (), val
+    """``(field, key, value)`` for every entry of a listing result or Params with a symbol."""
+    return [(f, k, v) for f, k, v in entries(obj) if f in SYMBOLS]
 
 
 def register(res):
-    r"""Register every entry of a listing result (or Params) with its book symbol, so that
-    ``show(res.H[d, c])`` is captioned :math:`H_n^{(d,c)}`; returns ``res``. Costs one weak
-    reference per entry; :func:`labelled` does this and builds the displays too.
+    r"""Remember a listing result (or Params) as the owner of its entries, so that
+    ``show(res.W_ff[l])`` is captioned with the book's symbol; returns ``res``. The listings'
+    own results do this when they are made; a :class:`~sayedcnn.Params` is registered by
+    :func:`labelled`, :func:`show` or this function. Costs one weak reference to ``res``.
 
     Examples
     --------
@@ -422,10 +403,7 @@ def register(res):
     >>> show(register(p).W_ff[1]).name
     'W_{\\ell=1}'
     """
-    for fname, key, value in _entries(res):
-        if isinstance(value, np.ndarray) or hasattr(value, "nnz"):
-            _register(value, SYMBOLS[fname].format(*key), _blocks_for(fname, key, value, res))
-    return res
+    return remember(res)
 
 
 def labelled(res):
@@ -444,13 +422,9 @@ def labelled(res):
     >>> show(res.t_conv[1, 1]).name
     't_n^{(1,1)}'
     """
-    items = []
-    for fname, key, value in _entries(res):
-        name = SYMBOLS[fname].format(*key)
-        blocks = _blocks_for(fname, key, value, res)
-        if isinstance(value, np.ndarray) or hasattr(value, "nnz"):
-            _register(value, name, blocks)
-        items.append(Labelled(value, name, *blocks))
+    remember(res)
+    items = [Labelled(value, SYMBOLS[fname].format(*key), *_blocks_for(fname, key, value, res))
+             for fname, key, value in _entries(res)]
     return LabelledGroup(items, type(res).__name__)
 
 
