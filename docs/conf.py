@@ -353,7 +353,7 @@ def copy_notebooks():
 
 #: The pages of docs/ that index.md lists itself; any other page written there is listed
 #: by ``generated/further`` so that it is never left out of the navigation.
-LISTED = {"index", "getting_started", "conventions", "golden", "benchmarks", "seeds"}
+LISTED = {"index", "getting_started", "conventions", "golden", "benchmarks", "seeds", "teaching"}
 
 
 def write_further():

@@ -28,8 +28,11 @@
 # `python -m sayedcnn prove` runs the whole set from a terminal.
 
 # %%
+from IPython.display import Markdown, display
+
 import sayedcnn as sc
-from sayedcnn.teaching import prove
+from sayedcnn.teaching import exercises, prove
+from sayedcnn.teaching.explain import explain
 from sayedcnn.teaching.show import show
 
 snet = prove.SymbolicNetwork()  # 4 x 4 input, two correlation layers, one hidden layer
@@ -336,6 +339,41 @@ print("proven:", reports[-1].ok)
 # %%
 wrong = prove.run_proofs(only=["47.1257"], wrong="47.1257", snet=snet, out=print)  # (47.1257)
 print("the altered claim is reported as failing:", not wrong.ok)
+
+# %% [markdown]
+# ## In the classroom: one step explained (47.1244)
+#
+# `python -m sayedcnn explain EQ` prints any step of the listings on a small network, with the
+# sizes of its operands, the numbers in and out and the independent check. Here the step
+#
+# $$
+# x = \mathrm{permute}^\#\big(\mathrm{upv}(v)\big) = T^T \mathrm{upv}(v) \tag{47.1244}
+# $$
+#
+# is checked against the transposed pooling Jacobian by finite differences
+# (`explain --list` names every step it knows).
+
+# %%
+text, ok = explain("1244", seed=0)  # (47.1244)
+print(text)
+
+# %% [markdown]
+# ## In the classroom: an exercise with its worked solution (47.1187)
+#
+# `python -m sayedcnn exercises --seed S --out DIR` writes randomised problems and their
+# solutions (partition, pooling, one forward step, one sensitivity, one SGD step), different
+# for each seed. The pooling problem asks for the pooled map
+#
+# $$
+# t(p') = \mathrm{pool}\big(y(\Omega_{p'})\big), \quad p' = 1, \dots, P' \tag{47.1187}
+# $$
+#
+# with its gradient vectors and $T$; the solution is computed by the package.
+
+# %%
+problem = exercises.make(seed=3, topics=["pooling"])[0]  # (47.1187)
+display(Markdown(problem.statement))
+display(Markdown("**Solution.** " + problem.solution))
 
 # %% [markdown]
 # ## Summary (47.1275)
