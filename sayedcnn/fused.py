@@ -158,6 +158,16 @@ class FusedForward:
     ``s D_{c-1} + j`` holds :math:`h_{n,p}^{(j+1,c-1)}(s)` (the order in which a patch lies
     in memory; :meth:`H` gives the book's :math:`H_{n,c-1}`). ``y_ff[l]``, ``z_ff[l]`` are
     ``N x n_l``; ``S[c]`` is :math:`S_c`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.fused import forward_fused
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, mask=2, padding="valid")], outputs=2)
+    >>> fw = forward_fused(net, net.init(0), np.ones((3, 1, 4, 4)))
+    >>> fw.z[1].shape, fw.patches[1].shape          # (N, P_1, D_1) and N P_1 x S_1 D_0
+    ((3, 9, 2), (27, 4))
     """
 
     patches: dict

@@ -59,6 +59,20 @@ class Checkpoint:
         The settings of the run (JSON-able).
     path : str
         The file read.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.app.checkpoint import load_checkpoint, save_checkpoint
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
+    >>> history = {"epoch": [1], "loss": [0.5], "train_acc": [0.6], "val_acc": [0.5],
+    ...            "seconds": [0.1]}
+    >>> _ = save_checkpoint(path, net, net.init(0), history, epoch=1)
+    >>> ck = load_checkpoint(path)
+    >>> ck.epoch, ck.history["loss"]
+    (1, [0.5])
     """
 
     net: Network
@@ -71,7 +85,15 @@ class Checkpoint:
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during :func:`fit_with_checkpoints`; the checkpoint of the last complete epoch
-    is on disk at ``path``. ``epoch``, ``params`` and ``history`` are that state."""
+    is on disk at ``path``. ``epoch``, ``params`` and ``history`` are that state.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.checkpoint import TrainingInterrupted
+    >>> err = TrainingInterrupted("ckpt.npz", 3, None, {})
+    >>> err.path, err.epoch
+    ('ckpt.npz', 3)
+    """
 
     def __init__(self, path, epoch, params, history):
         super().__init__(f"training interrupted; the checkpoint {path} holds the state after "
@@ -126,6 +148,19 @@ def save_checkpoint(path, net, params, history, epoch, config=None):
     ``{"epoch", "history", "config"}``. It is written atomically (temporary file, then
     :func:`os.replace`), and a Ctrl-C that arrives meanwhile is held until the file is
     complete. Returns the path written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.app.checkpoint import save_checkpoint
+    >>> from sayedcnn.interop.io import load_params
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> history = {k: [] for k in ("epoch", "loss", "train_acc", "val_acc", "seconds")}
+    >>> path = os.path.join(tempfile.mkdtemp(), "c.npz")
+    >>> path = save_checkpoint(path, net, net.init(0), history, epoch=0)
+    >>> load_params(path, with_meta=True)[2]["checkpoint"]["epoch"]
+    0
     """
     if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
         raise ValueError(f"epoch must be the number of complete epochs, an integer >= 0, "
@@ -146,6 +181,19 @@ def load_checkpoint(path):
     Raises ``ValueError`` (via :func:`sayedcnn.interop.io.load_params`) for truncated, corrupted or
     foreign files and for parameters that do not fit the stored architecture, and for a
     parameter file that holds no training state.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.app.checkpoint import load_checkpoint
+    >>> from sayedcnn.interop.io import save_params
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> path = save_params(os.path.join(tempfile.mkdtemp(), "p.npz"), net, net.init(0))
+    >>> load_checkpoint(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     path = os.fspath(path)
     desc, params, meta = load_params(path, with_meta=True)
@@ -167,7 +215,16 @@ def load_checkpoint(path):
 
 def data_fingerprint(X, labels):
     """A short SHA-256 of the training images and labels (their float64 / int64 bytes), kept
-    in a checkpoint so that a run is not resumed on other data."""
+    in a checkpoint so that a run is not resumed on other data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.app.checkpoint import data_fingerprint
+    >>> X, y = np.zeros((2, 1, 4, 4)), np.array([0, 1])
+    >>> data_fingerprint(X, y) == data_fingerprint(X.copy(), y), data_fingerprint(X, y[::-1]) == data_fingerprint(X, y)
+    (True, False)
+    """
     h = hashlib.sha256()
     for a, dtype in ((X, np.float64), (labels, None)):
         a = np.ascontiguousarray(a if dtype is None else np.asarray(a, dtype=dtype))
@@ -219,6 +276,20 @@ def fit_with_checkpoints(net, params, X, labels, checkpoint_path, resume=False, 
     ------
     TrainingInterrupted
         On Ctrl-C: the checkpoint holds the last complete epoch, which the exception carries.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.app.checkpoint import fit_with_checkpoints, load_checkpoint
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> X, labels = np.random.default_rng(0).random((6, 1, 4, 4)), np.array([0, 1] * 3)
+    >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
+    >>> params, history = fit_with_checkpoints(net, net.init(0), X, labels, path, epochs=2,
+    ...                                        batch_size=3, seed=0)
+    >>> load_checkpoint(path).epoch, len(history["loss"])
+    (2, 2)
     """
     from ..sgd import fit
 

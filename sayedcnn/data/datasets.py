@@ -52,6 +52,13 @@ class DigitData:
     train_index, test_index : ndarray of int64
         Positions of the training and test images in the unsplit arrays returned with
         ``split=False``: ``X_train == X[train_index]``.
+
+    Examples
+    --------
+    >>> from sayedcnn.data.datasets import load_digits
+    >>> data = load_digits(n_test=100)
+    >>> data.X_train.shape, data.X_test.shape, data.image_shape
+    ((1697, 1, 8, 8), (100, 1, 8, 8), (8, 8))
     """
 
     X_train: np.ndarray
@@ -177,6 +184,13 @@ def load_digits(split=True, n_test=None, test_fraction=0.2, seed=0):
     TypeError, ValueError
         For a non-integer or out-of-range ``n_test`` or ``seed``, or a ``test_fraction``
         outside ``(0, 1)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.data.datasets import load_digits
+    >>> X, y = load_digits(split=False)
+    >>> X.shape, int(y.max()), float(X.max())
+    ((1797, 1, 8, 8), 9, 1.0)
     """
     return _load(_DIGITS, split, n_test, seed, test_fraction)
 
@@ -205,6 +219,14 @@ def load_mnist5k(split=True, n_test=1000, seed=0):
     ------
     TypeError, ValueError
         For a non-integer or out-of-range ``n_test`` or ``seed``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.data.datasets import load_mnist5k
+    >>> data = load_mnist5k()
+    >>> data.X_train.shape, np.bincount(data.y_test).tolist() == [100] * 10
+    ((4000, 1, 28, 28), True)
     """
     return _load(_MNIST, split, n_test, seed)
 
@@ -260,6 +282,15 @@ def stratified_split(labels, n_test, seed=0):
     -------
     train, test : ndarray of int64
         Disjoint positions whose union is ``0 .. N - 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.data.datasets import stratified_split
+    >>> labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    >>> train, test = stratified_split(labels, 5)
+    >>> np.bincount(labels[test]).tolist(), len(train)
+    ([2, 3], 5)
     """
     labels = _check_labels(labels)
     N = labels.size

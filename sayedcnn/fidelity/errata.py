@@ -97,6 +97,13 @@ class Demonstration:
         Whether the corrected form passes the same test.
     values : dict
         The raw numbers behind the two sentences.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.errata import by_id
+    >>> demo = by_id("E-1276a").demonstrate()
+    >>> demo.printed_fails, demo.corrected_passes
+    (True, True)
     """
 
     printed: str
@@ -140,6 +147,13 @@ class Erratum:
         an artefact of the transcription the register was read from, :data:`SOURCE`).
     doubt : str
         For ``origin="transcription?"``: why the slip may be the transcription's.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.errata import by_id
+    >>> e = by_id("E-1257")
+    >>> e.equation, e.kind, e.origin
+    ('47.1257', 'dimension', 'print')
     """
 
     id: str
@@ -185,6 +199,13 @@ class Departure:
         Returns a :class:`Demonstration`: ``printed_fails`` when the print, followed
         literally, leaves a quantity undefined or computes a wrong one, ``corrected_passes``
         when the package's choice computes the right one.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.errata import by_id
+    >>> d = by_id("D-1216")
+    >>> d.equation, d.demonstrate().corrected_passes
+    ('47.1216', True)
     """
 
     id: str
@@ -203,7 +224,14 @@ class Departure:
 
 @dataclass(frozen=True)
 class Notation:
-    """A slip that changes no meaning (no demonstration)."""
+    """A slip that changes no meaning (no demonstration).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.errata import NOTATION
+    >>> all(n.printed and n.corrected for n in NOTATION)
+    True
+    """
 
     equation: str
     location: str
@@ -214,7 +242,14 @@ class Notation:
 
 @dataclass(frozen=True)
 class Verified:
-    """A candidate slip that was checked and found right, with the check that shows it."""
+    """A candidate slip that was checked and found right, with the check that shows it.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.errata import VERIFIED
+    >>> all(v.test.startswith("tests/") for v in VERIFIED)
+    True
+    """
 
     equation: str
     claim: str
@@ -1643,14 +1678,28 @@ VERIFIED = [
 
 def normalize_id(eid):
     """The register's spelling of an erratum id: ``"S004-a"`` and ``"E-S004a"`` are both
-    ``"E-S004a"``; chapter ids (``"E-1257"``) and departures (``"D-1216"``) are unchanged."""
+    ``"E-S004a"``; chapter ids (``"E-1257"``) and departures (``"D-1216"``) are unchanged.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.errata import normalize_id
+    >>> normalize_id("S004-a"), normalize_id("E-1257")
+    ('E-S004a', 'E-1257')
+    """
     m = re.fullmatch(r"(?:E-)?S(\d{3})-?([a-z])", str(eid).strip())
     return f"E-S{m.group(1)}{m.group(2)}" if m else str(eid).strip()
 
 
 def by_id(eid):
     """The :class:`Erratum` (or :class:`Departure`) with id ``eid`` (seed ids also as
-    ``"S004-a"``)."""
+    ``"S004-a"``).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.errata import by_id
+    >>> by_id("S002-a").id
+    'E-S002a'
+    """
     eid = normalize_id(eid)
     for e in [*ERRATA, *DEPARTURES]:
         if e.id == eid:
@@ -1682,7 +1731,15 @@ def as_example(key, title, eid):
 
 def check_all(departures=False):
     """Run every demonstration: a list of ``(erratum, Demonstration)``; with
-    ``departures=True`` those of :data:`DEPARTURES` follow."""
+    ``departures=True`` those of :data:`DEPARTURES` follow.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.errata import ERRATA, check_all
+    >>> results = check_all()
+    >>> len(results) == len(ERRATA), all(d.printed_fails and d.corrected_passes for _, d in results)
+    (True, True)
+    """
     return [(e, e.run()) for e in [*ERRATA, *(DEPARTURES if departures else [])]]
 
 
@@ -1723,7 +1780,14 @@ def _origin(e):
 
 def render(results=None):
     """The register as markdown (ERRATA.md). ``results`` from :func:`check_all` (with
-    ``departures=True``) adds the numbers of each demonstration."""
+    ``departures=True``) adds the numbers of each demonstration.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.errata import render
+    >>> render().splitlines()[0]
+    '# Errata'
+    """
     from .seeds import SEED_NOTES
 
     res = dict((e.id, d) for e, d in results) if results is not None else {}

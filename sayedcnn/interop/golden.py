@@ -264,7 +264,15 @@ class Problem:
     sum of layer 1 is exact in any order and ties are exact), ``zero: [r0, r1, c0, c1]``
     sets the pixels ``X[:, :, r0:r1, c0:c1]`` to 0, ``balanced_bias: true`` makes every
     column of :math:`\Theta_1` sum to 0, ``outside_table: true`` gives the weights outside
-    a connection table nonzero values."""
+    a connection table nonzero values.
+
+    Examples
+    --------
+    >>> from sayedcnn.interop.golden import PROBLEMS
+    >>> prob = PROBLEMS[0]
+    >>> prob.name, prob.N, prob.network["conv"][0]["pool"]["kind"]
+    ('one_layer_same_max', 2, 'max')
+    """
 
     name: str
     description: str
@@ -423,6 +431,13 @@ def problem_data(problem, net=None):
     ``bias_scale * N(0, 1)``. Images are uniform on ``[-1, 1]``; targets are one-hot (with
     ``-1`` as the low value for tanh outputs). The problem's ``setup`` is applied last (see
     :class:`Problem`). Returns ``(net, params, X, Gamma)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.interop.golden import PROBLEMS, problem_data
+    >>> net, params, X, Gamma = problem_data(PROBLEMS[0])
+    >>> X.shape, Gamma.shape
+    ((2, 1, 6, 6), (2, 3))
     """
     net = problem.build() if net is None else net
     setup = dict(problem.setup or {})
@@ -477,6 +492,15 @@ def array_specs(net, N):
 
     Groups: ``input``, ``parameter``, ``structure``, ``forward`` (47.1216), ``risk``
     (47.1229), ``sensitivity`` and ``gradient`` (47.1275), ``step`` (47.1276).
+
+    Examples
+    --------
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.golden import array_specs
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> spec = array_specs(net, 2)
+    >>> spec["X"]["shape"], spec["X"]["group"]
+    ([2, 1, 4, 4], 'input')
     """
     s = {}
     D0, (rows, cols) = net.input_depth, net.input_shape
@@ -597,6 +621,16 @@ def compute_trace(net, params, X, Gamma, rho1=0.0, rho2=0.0, mu=0.1):
     the first sample. Returns a dict named as in :func:`array_specs` (groups ``forward``,
     ``risk``, ``sensitivity``, ``gradient``, ``step``). This is the default ``compute`` of
     :func:`verify_trace`; any function with this signature can take its place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.golden import compute_trace
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> arrays = compute_trace(net, net.init(0), np.ones((1, 1, 4, 4)), np.array([[1.0, 0.0]]))
+    >>> arrays["y_ff_2"].shape, arrays["dJ_dW_conv_1"].shape   # y_L (47.1216), dJ/dW_1 (47.1275)
+    ((1, 2), (4, 1))
     """
     from ..forward import forward_listing
     from ..sgd import risk
@@ -664,7 +698,15 @@ def _structure_arrays(net):
 
 def trace_arrays(problem):
     r"""Every array of the trace of ``problem`` (a :class:`Problem` or its name), in the order
-    of :func:`array_specs`; returns ``(net, arrays)``."""
+    of :func:`array_specs`; returns ``(net, arrays)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.interop.golden import trace_arrays
+    >>> net, arrays = trace_arrays("one_layer_same_max")
+    >>> net.C, arrays["X"].shape
+    (1, (2, 1, 6, 6))
+    """
     problem = _problem(problem)
     net, params, X, Gamma = problem_data(problem)
     arrays = {"X": X, "h": X.transpose(0, 1, 3, 2).reshape(X.shape[0], X.shape[1], -1),
@@ -707,6 +749,14 @@ def write_traces(out_dir, problems=None):
 
     The index names every array by its book symbol and equation (:func:`array_specs`) and
     holds :data:`CONVENTIONS`. Returns the list of paths written (the index last).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sayedcnn.interop.golden import write_traces
+    >>> paths = write_traces(tempfile.mkdtemp(), ["one_layer_same_max"])
+    >>> [os.path.basename(p) for p in paths]
+    ['one_layer_same_max.npz', 'index.json']
     """
     problems = PROBLEMS if problems is None else [_problem(p) for p in problems]
     names = [p.name for p in problems]
@@ -763,6 +813,13 @@ class Trace:
     :class:`~sayedcnn.network.Network`, ``params`` the parameters as a
     :class:`~sayedcnn.params.Params`, ``X`` and ``Gamma`` the inputs and ``meta`` the
     problem's settings (``name``, ``seed``, ``N``, ``rho1``, ``rho2``, ``mu``).
+
+    Examples
+    --------
+    >>> from sayedcnn.interop.golden import load_traces
+    >>> trace = load_traces()["one_layer_same_max"]
+    >>> trace.X.shape, trace.meta["N"]
+    ((2, 1, 6, 6), 2)
     """
 
     path: str
@@ -906,7 +963,14 @@ def load_trace(path):
 
 def load_traces(directory=None):
     r"""Every trace of ``directory`` (default: the shipped copy :data:`DATA_DIR`), as a dict
-    from problem name to :class:`Trace`, in the order of its ``index.json``."""
+    from problem name to :class:`Trace`, in the order of its ``index.json``.
+
+    Examples
+    --------
+    >>> from sayedcnn.interop.golden import PROBLEMS, load_traces
+    >>> list(load_traces()) == [p.name for p in PROBLEMS]
+    True
+    """
     directory = DATA_DIR if directory is None else Path(os.fspath(directory))
     ipath = directory / "index.json"
     if not ipath.is_file():
@@ -952,6 +1016,13 @@ class VerifyReport:
 
     ``ok`` holds only when something was compared, nothing failed, nothing required is
     missing and the inputs (when checked) match.
+
+    Examples
+    --------
+    >>> from sayedcnn.interop.golden import load_traces, verify_trace
+    >>> report = verify_trace(load_traces()["one_layer_same_max"])
+    >>> report.ok, report.failed
+    (True, [])
     """
 
     name: str
@@ -1130,6 +1201,13 @@ def verify_directory(directory=None, compute=None, rtol=RTOL, skip=None, require
     Returns a dict from problem name to :class:`VerifyReport` (or the reason it was
     skipped). Raises ``ValueError`` for a directory without traces (see
     :func:`load_traces`).
+
+    Examples
+    --------
+    >>> from sayedcnn.interop.golden import verify_directory
+    >>> reports = verify_directory()
+    >>> all(r.ok for r in reports.values())
+    True
     """
     out = {}
     for name, tr in load_traces(directory).items():

@@ -101,6 +101,14 @@ def network_to_dict(net):
     ``connections`` (47.1213), ``None`` for a full table), ``hidden``
     (:math:`n_2..n_{L-1}`), ``outputs`` (:math:`Q`), ``hidden_activation``,
     ``output_activation`` and ``loss``.
+
+    Examples
+    --------
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.io import network_to_dict
+    >>> d = network_to_dict(sc.Network((6, 6), conv=[sc.Conv(2, mask=3)], outputs=3))
+    >>> d["input_shape"], d["conv"][0]["depth"], d["outputs"]
+    ([6, 6], 2, 3)
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be a sayedcnn.Network, got {type(net).__name__}")
@@ -146,7 +154,16 @@ def _tuple(x):
 
 
 def network_from_dict(d):
-    r"""Rebuild a :class:`~sayedcnn.network.Network` from :func:`network_to_dict`'s dict."""
+    r"""Rebuild a :class:`~sayedcnn.network.Network` from :func:`network_to_dict`'s dict.
+
+    Examples
+    --------
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.io import network_from_dict, network_to_dict
+    >>> net = sc.Network((6, 6), conv=[sc.Conv(2, mask=3)], hidden=[4], outputs=3)
+    >>> network_to_dict(network_from_dict(network_to_dict(net))) == network_to_dict(net)
+    True
+    """
     if not isinstance(d, dict):
         raise TypeError(f"a network description must be a dict, got {type(d).__name__}")
     need = ("input_shape", "conv", "outputs")
@@ -200,6 +217,16 @@ def save_params(path, net, params, meta=None):
 
     A ``path`` that is a folder raises :class:`IsADirectoryError`, one in a folder that does
     not exist :class:`FileNotFoundError`, both naming ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.io import save_params
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> path = os.path.join(tempfile.mkdtemp(), "params.npz")
+    >>> save_params(path, net, net.init(0)) == path
+    True
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be a sayedcnn.Network, got {type(net).__name__}")
@@ -457,6 +484,18 @@ def load_params(path, with_meta=False):
         is not a sayedcnn parameter file, has a newer ``format_version``, or holds arrays
         that do not fit the network it describes (the message names the array, the book's
         size and the equation).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.io import load_params, network_from_dict, save_params
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> p = net.init(0)
+    >>> path = save_params(os.path.join(tempfile.mkdtemp(), "params.npz"), net, p)
+    >>> d, q = load_params(path)
+    >>> network_from_dict(d).parameter_count() == net.parameter_count(), p.max_rel_diff(q)
+    (True, 0.0)
     """
     path = os.fspath(path)
     arrays = _read_arrays(path)

@@ -101,6 +101,17 @@ class Layout:
     ``(N, D, P)`` column-major vectors <-> torch ``(N, D, rows, cols)``; patches: torch
     ``F.unfold`` output <-> book ``H_n^{(j,c-1)}`` (``S_c x P_c``); feedforward ``W_l``,
     ``theta_l`` <-> ``nn.Linear`` weight and bias.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.torch import Layout
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, mask=2)], outputs=2)
+    >>> W = np.arange(8.0).reshape(4, 2)      # W_1: S_1 D_0 x D_1, one column per map
+    >>> weight = Layout.conv_weight_to_torch(net.layers[0], W)
+    >>> tuple(weight.shape), weight[1, 0].tolist()   # (D_1, D_0, kr, kc); column 2 of W_1
+    ((2, 1, 2, 2), [[1.0, 5.0], [3.0, 7.0]])
     """
 
     # -- conv weights and biases ----------------------------------------------------------
@@ -232,6 +243,16 @@ class BookConv(nn.Module):
 
     ``weight`` is ``(D_c, D_{c-1}, kr, kc)``, ``bias`` is ``(D_c,)`` (minus the column sums
     of :math:`\Theta_c`); a connection table (47.1213) is a fixed 0/1 buffer ``table``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.torch import to_torch
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, mask=2, pool=("max", 3))], outputs=2)
+    >>> conv = to_torch(net, net.init(0)).conv[0]
+    >>> tuple(conv.weight.shape), tuple(conv(torch.ones(1, 1, 4, 4, dtype=torch.float64)).shape)
+    ((2, 1, 2, 2), (1, 2, 1, 1))
     """
 
     def __init__(self, ly, W, Theta, dtype=torch.float64):
@@ -333,6 +354,19 @@ class BookCNN(nn.Module):
 
     ``forward(X)`` returns :math:`y_L` (``N x Q``) for images ``(N, D_0, rows, cols)``;
     :meth:`losses` the per-sample :math:`Q_n`, :meth:`risk` :math:`J_{emp}` (47.1229).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.torch import to_torch
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, mask=2)], outputs=2)
+    >>> p = net.init(0)
+    >>> x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
+    >>> y = to_torch(net, p)(torch.from_numpy(x)).detach().numpy()
+    >>> np.allclose(y, net.predict(p, x), rtol=1e-13)
+    True
     """
 
     def __init__(self, net, params, dtype=torch.float64):
@@ -430,7 +464,17 @@ class BookCNN(nn.Module):
 def to_torch(net, params, dtype=torch.float64):
     r"""A :class:`BookCNN` computing the same function as ``net`` with ``params``
     (book shapes, 47.1221g-h, 47.1224a-b). Raises ``ValueError`` for pooling over explicit
-    region lists, which torch has no layer for."""
+    region lists, which torch has no layer for.
+
+    Examples
+    --------
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.torch import to_torch
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, mask=2)], hidden=[3], outputs=2)
+    >>> module = to_torch(net, net.init(0))
+    >>> [name for name, _ in module.named_children()]   # c = 1..C, then l = 1..L-1
+    ['conv', 'ff']
+    """
     return BookCNN(net, params, dtype=dtype)
 
 
@@ -447,7 +491,20 @@ def params_from_torch(net, module):
     r"""The module's parameters in the book's shapes, as a :class:`~sayedcnn.params.Params`.
 
     Each :math:`\Theta_c` gets the whole :math:`-b_d` of map ``d`` on its first connected
-    input map and zeros elsewhere: the module only has the column sums (47.1216)."""
+    input map and zeros elsewhere: the module only has the column sums (47.1216).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.torch import params_from_torch, to_torch
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(2, mask=2)], outputs=2)
+    >>> p = net.init(0)
+    >>> q = params_from_torch(net, to_torch(net, p))
+    >>> x = np.ones((1, 1, 4, 4))
+    >>> np.allclose(net.predict(q, x), net.predict(p, x), rtol=1e-14)
+    True
+    """
     _check_module(net, module)
     p = Params()
     for ly, m in zip(net.layers, module.conv):
@@ -463,7 +520,22 @@ def grads_from_torch(net, module):
     :class:`~sayedcnn.params.Params`): :math:`\partial J/\partial W_c`,
     :math:`\partial J/\partial\Theta_c = -\partial J/\partial b` on connected entries
     (47.1274), :math:`\partial J/\partial W_\ell`, :math:`\partial J/\partial\theta_\ell =
-    -\partial J/\partial b_\ell`."""
+    -\partial J/\partial b_\ell`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.interop.torch import grads_from_torch, to_torch
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> p = net.init(0)
+    >>> X, Gamma = np.ones((1, 1, 4, 4)), np.array([[1.0, 0.0]])
+    >>> module = to_torch(net, p)
+    >>> module.risk(torch.from_numpy(X), torch.from_numpy(Gamma)).backward()
+    >>> grads_from_torch(net, module).max_rel_diff(net.gradients(p, X, Gamma)) < 1e-12
+    True
+    """
     _check_module(net, module)
 
     def grad(p, what):
@@ -492,6 +564,14 @@ def golden_arrays(net, params, X, Gamma, rho1=0.0, rho2=0.0, mu=0.1):
     (:math:`V^{(d,d',c+1)}` (47.1257) is the book's own construction and is not produced.)
 
     Its signature is the ``compute`` of :func:`sayedcnn.interop.golden.verify_trace`.
+
+    Examples
+    --------
+    >>> from sayedcnn.interop.golden import PROBLEMS, problem_data
+    >>> from sayedcnn.interop.torch import golden_arrays
+    >>> net, params, X, Gamma = problem_data(PROBLEMS[0])
+    >>> golden_arrays(net, params, X, Gamma)["y_ff_2"].shape   # y_L, one row per sample
+    (2, 3)
     """
     params = net.check_params(params)
     X = net.check_images(X)

@@ -41,7 +41,15 @@ TOPICS = ("partition", "pooling", "forward", "sensitivity", "sgd")
 @dataclass
 class Exercise:
     """One generated exercise: ``statement`` and ``solution`` (Markdown with LaTeX), the
-    problem's ``data`` and its ``answer`` (every quantity the solution gives, as arrays)."""
+    problem's ``data`` and its ``answer`` (every quantity the solution gives, as arrays).
+
+    Examples
+    --------
+    >>> from sayedcnn.teaching.exercises import make
+    >>> ex = make(seed=1, topics=["pooling"])[0]
+    >>> ex.topic, "t" in ex.answer
+    ('pooling', True)
+    """
 
     topic: str
     title: str

@@ -35,7 +35,15 @@ __all__ = ["Step", "STEPS", "explain", "numbers", "normalise", "Context"]
 class Step:
     """One explainable equation: its title, its form in the book's notation (LaTeX), and
     the function that runs it on a :class:`Context` and returns ``(lines, checks)``;
-    ``checks`` are ``(what, difference, tolerance)``."""
+    ``checks`` are ``(what, difference, tolerance)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.teaching.explain import STEPS
+    >>> step = STEPS["47.1257"]
+    >>> step.eq, step.latex.startswith("V^{(d,d',c+1)}")
+    ('47.1257', True)
+    """
 
     eq: str
     title: str
@@ -50,7 +58,15 @@ class Step:
 
 class Context:
     """The small network of :func:`explain`, its parameters, a sample and every quantity of
-    the listing and of the scalar loops for it."""
+    the listing and of the scalar loops for it.
+
+    Examples
+    --------
+    >>> from sayedcnn.teaching.explain import Context
+    >>> ctx = Context(seed=0)
+    >>> ctx.net.C, ctx.x.shape
+    (2, (1, 4, 4))
+    """
 
     def __init__(self, seed=0):
         import sayedcnn as sc
@@ -653,13 +669,27 @@ STEPS = dict(sorted(_steps().items()))
 
 
 def numbers():
-    """The equation numbers :func:`explain` knows, in order."""
+    """The equation numbers :func:`explain` knows, in order.
+
+    Examples
+    --------
+    >>> from sayedcnn.teaching.explain import numbers
+    >>> numbers()[0], "47.1276" in numbers()
+    ('47.1216', True)
+    """
     return list(STEPS)
 
 
 def normalise(eq):
     """``"1257"``, ``"47.1257"`` or ``"(47.1257)"`` -> ``"47.1257"``; ``ValueError`` for a
-    number :func:`explain` does not know."""
+    number :func:`explain` does not know.
+
+    Examples
+    --------
+    >>> from sayedcnn.teaching.explain import normalise
+    >>> normalise("1257"), normalise("(47.1257)")
+    ('47.1257', '47.1257')
+    """
     s = str(eq).strip().strip("()")
     if not s.startswith("47."):
         s = "47." + s

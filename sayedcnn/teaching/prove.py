@@ -39,7 +39,14 @@ __all__ = ["Identity", "ProofReport", "SymbolicNetwork", "identities", "run_proo
 
 
 def require_sympy():
-    """Import sympy, or raise ImportError saying how to install it."""
+    """Import sympy, or raise ImportError saying how to install it.
+
+    Examples
+    --------
+    >>> from sayedcnn.teaching.prove import require_sympy
+    >>> require_sympy().__name__
+    'sympy'
+    """
     try:
         import sympy
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -80,6 +87,13 @@ class SymbolicNetwork:
     ``("y_ff", l)``), so that the returned ``Q`` depends on them and on what lies downstream.
     ``backward(fw)`` evaluates the sensitivities and derivatives of the listing (47.1275) on
     a forward result.
+
+    Examples
+    --------
+    >>> from sayedcnn.teaching.prove import SymbolicNetwork
+    >>> snet = SymbolicNetwork()
+    >>> snet.net.C, len(snet.x[0])              # 16 symbols for the 4 x 4 image
+    (2, 16)
     """
 
     def __init__(self, net=None):
@@ -356,7 +370,15 @@ class SymbolicNetwork:
 @dataclass
 class Identity:
     """One identity of the derivation: ``build(ctx)`` returns ``(derived, claimed)``, two
-    object arrays of the same shape: what sympy derives and what the book's formula says."""
+    object arrays of the same shape: what sympy derives and what the book's formula says.
+
+    Examples
+    --------
+    >>> from sayedcnn.teaching.prove import identities
+    >>> ident = identities()[0]
+    >>> ident.eq
+    '47.1233'
+    """
 
     eq: str
     title: str
@@ -368,7 +390,15 @@ class Identity:
 @dataclass
 class ProofReport:
     """The outcome of :func:`run_proofs`: one ``(identity, proven, entries, seconds, note)``
-    per identity, in order."""
+    per identity, in order.
+
+    Examples
+    --------
+    >>> from sayedcnn.teaching.prove import run_proofs
+    >>> report = run_proofs(only=["47.1233"])
+    >>> report.ok, report.n_proven
+    (True, 1)
+    """
 
     results: list = field(default_factory=list)
     seconds: float = 0.0
@@ -436,7 +466,14 @@ def _pool_jacobian_identity(kind, block, stride=None, title=""):
 def identities(snet=None):
     r"""The identities of (47.1236)-(47.1274) for the network of ``snet`` (a
     :class:`SymbolicNetwork`; by default the generic small network), in the order of the
-    derivation."""
+    derivation.
+
+    Examples
+    --------
+    >>> from sayedcnn.teaching.prove import identities
+    >>> [i.eq for i in identities()][:3]
+    ['47.1233', '47.1234', '47.1237']
+    """
     s = snet or SymbolicNetwork()
     net = s.net
     C, L = net.C, net.L

@@ -78,13 +78,29 @@ def _K(rows, cols):
 
 def note_pooling(map_shape=(3, 3)):
     r"""The note's pooling: 2 x 2 max-pooling at stride 1 over a ``map_shape`` map; ``T`` is
-    a selection matrix because the windows overlap (47.1201)-(47.1203)."""
+    a selection matrix because the windows overlap (47.1201)-(47.1203).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s000 import note_pooling
+    >>> pool = note_pooling()
+    >>> pool.T.shape                      # 4 regions of 4 entries from 9: a selection (47.1203)
+    (16, 9)
+    """
     return Pooling("max", in_shape=map_shape, block=(2, 2), stride=(1, 1))
 
 
 def max_pool_example(Vmap=V_PRINTED):
     r"""``M`` of the note: :math:`t = \mathrm{pool}(\mathrm{vec}(V))` (47.1187), returned as
-    the 2 x 2 map."""
+    the 2 x 2 map.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s000 import max_pool_example
+    >>> max_pool_example()                 # the note's pooled map of V (47.1187)
+    array([[4., 7.],
+           [5., 7.]])
+    """
     pool = note_pooling(np.shape(Vmap))
     return unvec(pool.pool(vec(Vmap)), pool.out_shape)
 
@@ -96,6 +112,15 @@ def reverse_maxpool_matrix(Vmap=V_PRINTED):
     :math:`\Omega_{p'}`, regions and their entries column-major (docs/conventions.md,
     *Pooling regions*); the note reads both row-major, so its matrix is
     :math:`K_{2,2} G_{book} K_{2,2}^T`.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s000 import reverse_maxpool_matrix
+    >>> reverse_maxpool_matrix().astype(int)
+    array([[0, 0, 1, 0],
+           [0, 0, 0, 1],
+           [0, 0, 0, 1],
+           [0, 1, 0, 0]])
     """
     pool = note_pooling(np.shape(Vmap))
     G = np.array(pool.gradient_vectors(vec(Vmap)))  # (47.1196b), one row per region
@@ -112,6 +137,13 @@ def w_pool_matrix(Vmap=V_PRINTED, order="book"):
     (47.1203); hence :math:`w_{pool}^T v = T^T \mathrm{upv}(v) = \mathrm{permute}^\#(
     \mathrm{upv}(v))` (47.1244). ``order="note"`` lists windows and map entries row-major
     (4 x 9 for the note's example).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s000 import w_pool_matrix
+    >>> w = w_pool_matrix()
+    >>> w.shape, w.sum(axis=1).tolist()    # P' x P, one maximal entry per window
+    ((4, 9), [1.0, 1.0, 1.0, 1.0])
     """
     pool = note_pooling(np.shape(Vmap))
     y = vec(Vmap)
@@ -136,6 +168,17 @@ def conv_sensitivity_note(delta_pool, z_conv, act):
 
     ``z_conv`` is the 3 x 3 pre-activation map and ``act`` the activation (an
     :class:`~sayedcnn.activations.Activation`); max-pooling acts on :math:`y = f(z^{conv})`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.activations import ACTIVATIONS
+    >>> from sayedcnn.fidelity.seeds.s000 import conv_sensitivity_book, conv_sensitivity_note
+    >>> z = np.random.default_rng(0).standard_normal((3, 3))
+    >>> v = np.array([0.1, -0.2, 0.3, 0.4])
+    >>> act = ACTIVATIONS["sigmoid"]
+    >>> np.allclose(conv_sensitivity_note(v, z, act), conv_sensitivity_book(v, z, act), rtol=1e-14)
+    True
     """
     z_conv = np.asarray(z_conv, dtype=float)
     W = w_pool_matrix(act.f(z_conv), order="note")
@@ -144,7 +187,17 @@ def conv_sensitivity_note(delta_pool, z_conv, act):
 
 def conv_sensitivity_book(delta_pool_rowmajor, z_conv, act):
     r"""The book's :math:`\delta^{(d,C)} = f'(z) \odot \mathrm{permute}^\#(\mathrm{upv}(v))`
-    (47.1245) for the same map, returned row-major for comparison with the note."""
+    (47.1245) for the same map, returned row-major for comparison with the note.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.activations import ACTIVATIONS
+    >>> from sayedcnn.fidelity.seeds.s000 import conv_sensitivity_book
+    >>> z = np.zeros((3, 3))
+    >>> float(conv_sensitivity_book(np.ones(4), z, ACTIVATIONS["linear"]).sum())  # 4 windows
+    4.0
+    """
     z_conv = np.asarray(z_conv, dtype=float)
     pool = note_pooling(z_conv.shape)
     y = act.f(vec(z_conv))
@@ -157,7 +210,15 @@ def conv_sensitivity_book(delta_pool_rowmajor, z_conv, act):
 def network(activation="sigmoid"):
     r"""The note's network: 4 x 4 input, 2 x 2 mask ('valid', 3 x 3 map), 2 x 2 max-pooling
     at stride 1 (2 x 2 pooled map, overlapping windows), two sigmoid outputs, the book's
-    quadratic risk (47.1229)."""
+    quadratic risk (47.1229).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s000 import network
+    >>> net = network()
+    >>> net.layers[0].P, net.layers[0].P_out, net.Q
+    (9, 4, 2)
+    """
     return Network((4, 4), 1, [Conv(1, 2, padding="valid", stride=1, activation=activation,
                                     pool=("max", (2, 2), (1, 1)))],
                    outputs=2, output_activation="sigmoid", loss="quadratic")
@@ -166,7 +227,15 @@ def network(activation="sigmoid"):
 def bars(n, seed=0, noise=0.2):
     r"""A binary task for the note's network: 4 x 4 images holding a vertical (class 0) or a
     horizontal (class 1) bar through one of the two middle columns or rows, plus uniform
-    noise in ``[0, noise]``. Returns ``X`` ``(n, 1, 4, 4)`` and labels ``(n,)``."""
+    noise in ``[0, noise]``. Returns ``X`` ``(n, 1, 4, 4)`` and labels ``(n,)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s000 import bars
+    >>> X, labels = bars(6)
+    >>> X.shape, sorted(set(labels.tolist()))
+    ((6, 1, 4, 4), [0, 1])
+    """
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 2, size=n)
     X = noise * rng.random((n, 1, 4, 4))
@@ -193,6 +262,17 @@ def note_backward(net, params, x, gamma):
     correlation of the image with the 3 x 3 :math:`\delta^{conv}`). :math:`\nabla_a C` is that
     of the book's :math:`\|\gamma - y\|^2`. Returns a dict of ``delta_L``, ``delta_pool``,
     ``delta_conv`` (row-major vectors) and ``grad_mask`` (2 x 2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s000 import network, note_backward
+    >>> net = network()
+    >>> p = net.init(0)
+    >>> x = np.random.default_rng(1).random((1, 4, 4))
+    >>> out = note_backward(net, p, x, np.array([1.0, 0.0]))
+    >>> sorted(out)[:3]
+    ['delta_L', 'delta_conv', 'delta_pool']
     """
     from ...forward import forward_listing
 
@@ -223,6 +303,13 @@ def train(n_train=400, n_test=400, epochs=20, mu=1.0, batch_size=8, seed=0):
     r"""Train the note's network (overlapping pooling) by (47.1276) on :func:`bars`.
 
     Returns ``(params, history, test_accuracy)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s000 import train
+    >>> params, history, acc = train(n_train=40, n_test=40, epochs=2)
+    >>> 0.0 <= acc <= 1.0, len(history["loss"])
+    (True, 2)
     """
     from ...sgd import accuracy
 
@@ -257,7 +344,15 @@ def _example_state(seed=0):
 
 def examples():
     r"""The note's printed numbers beside the package's reproduction, for ``reproduce``; the
-    rows of its slips come from the register (:mod:`sayedcnn.fidelity.errata`)."""
+    rows of its slips come from the register (:mod:`sayedcnn.fidelity.errata`).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s000 import examples
+    >>> rows = examples()
+    >>> all(r.ok for r in rows), sorted({r.erratum for r in rows if r.erratum})
+    (True, ['E-S000a', 'E-S000b'])
+    """
     net, params, x, gamma, res, sens = _example_state()
     ly = net.layers[0]
     z = unvec(res.z_conv[1, 1], ly.map_shape)

@@ -82,7 +82,15 @@ MXIM_PRINTED = {"M_X^im": (16, 9), "M_F^filter": (16, 144)}
 
 def labelled_image(rows=6, cols=6):
     r"""The image with :math:`X_{ij} = 10i + j` (1-based), so that a printed symbol
-    :math:`X_{ij}` reads as the number ``10i + j``."""
+    :math:`X_{ij}` reads as the number ``10i + j``.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s001 import labelled_image
+    >>> labelled_image(2, 3)
+    array([[11., 12., 13.],
+           [21., 22., 23.]])
+    """
     i = np.arange(1, rows + 1)[:, None]
     j = np.arange(1, cols + 1)[None, :]
     return (10 * i + j).astype(float)
@@ -100,6 +108,13 @@ def im2col(X, f):
     :math:`H_{n,0} = \mathrm{col}\{H^{(j)}\}` (47.1225):
 
     .. math:: M_X^{im} = K_{out}\, H_{n,0}^T\, (I_D \otimes K_f)^T.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s001 import im2col, labelled_image
+    >>> M = im2col(labelled_image(), 3)
+    >>> M.shape, M[0].astype(int).tolist()     # one row per patch, row-major
+    ((16, 9), [11, 12, 13, 21, 22, 23, 31, 32, 33])
     """
     X = np.asarray(X, dtype=float)
     X = X[None] if X.ndim == 2 else X
@@ -112,7 +127,16 @@ def im2col(X, f):
 
 def filter_matrix_blocks(F, in_shape):
     r"""The blocks :math:`(I_P \otimes w_j^T) V` (column-major), one per channel ``j``, of
-    the map :math:`h_j \mapsto (H^{(j)})^T w_j` (47.1152), (47.1216)."""
+    the map :math:`h_j \mapsto (H^{(j)})^T w_j` (47.1152), (47.1216).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s001 import filter_matrix_blocks
+    >>> blocks, part = filter_matrix_blocks(np.ones((2, 3, 3)), (6, 6))
+    >>> len(blocks), blocks[0].shape, part.P   # one (I_P (x) w_j^T) V per channel
+    (2, (16, 36), 16)
+    """
     F = np.asarray(F, dtype=float)
     F = F[None] if F.ndim == 2 else F
     part = sliding_partition(in_shape, F.shape[1:], padding="valid")
@@ -129,6 +153,15 @@ def filter_matrix(F, in_shape):
 
     .. math:: M_F^{filter} = K_{out}\,\big[(I_P\otimes w_1^T)V \cdots (I_P\otimes w_D^T)V\big]
               \,(I_D \otimes K_{in})^T.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s001 import filter_matrix, im2col
+    >>> rng = np.random.default_rng(0)
+    >>> F, X = rng.standard_normal((1, 3, 3)), rng.standard_normal((1, 6, 6))
+    >>> np.allclose(filter_matrix(F, (6, 6)) @ X.reshape(-1), im2col(X, 3) @ F.reshape(-1))
+    True
     """
     blocks, part = filter_matrix_blocks(F, in_shape)
     D = len(blocks)
@@ -140,7 +173,19 @@ def input_gradient_book(net, params, sens, d, c=1):
     r"""The book's :math:`\sum_{d'} V^{(d,d',c+1)}\delta_n^{(d',c+1)}` (47.1257)-(47.1258):
     the derivative of the loss with respect to the (pooled) map ``d`` of layer ``c``, as a
     matrix. This is the lecture's :math:`\partial l/\partial X^{(1)}` slice ``d``,
-    :math:`\sum_i G_i^{zero-pad} * F_{2i,d}^{rot180}`."""
+    :math:`\sum_i G_i^{zero-pad} * F_{2i,d}^{rot180}`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s001 import input_gradient_book, two_layer_network
+    >>> net = two_layer_network()
+    >>> p = net.init(0)
+    >>> x = np.random.default_rng(0).random((3, 8, 8))
+    >>> sens = net.backward(p, net.forward(p, x), np.eye(3)[0], keep_V=True)
+    >>> input_gradient_book(net, p, sens, d=1).shape   # the map y^(1,1): 6 x 6
+    (6, 6)
+    """
     ly, nxt = net.layers[c - 1], net.layers[c]
     b = np.zeros(ly.P_out)
     for d2 in range(1, nxt.D + 1):
@@ -151,21 +196,46 @@ def input_gradient_book(net, params, sens, d, c=1):
 
 def softmax_ce_gradient(p, y):
     r"""The lecture's :math:`\partial l/\partial s = -\frac{y^T}{y^Tp}(\mathrm{diag}(p) -
-    pp^T)` for softmax probabilities ``p`` and a one-hot ``y``."""
+    pp^T)` for softmax probabilities ``p`` and a one-hot ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s001 import softmax_ce_gradient
+    >>> p = np.array([0.2, 0.3, 0.5])
+    >>> np.allclose(softmax_ce_gradient(p, np.array([0.0, 1.0, 0.0])), p - [0, 1, 0])
+    True
+    """
     p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
     return -(y / (y @ p)) @ (np.diag(p) - np.outer(p, p))
 
 
 def network(shape=(8, 8), n_filters=4, f=3, classes=3):
     r"""The lecture's one-layer network: RGB input (:math:`D_0 = 3`), ``n_filters`` valid
-    ``f x f`` filters with ReLU, one fully connected layer and softmax, cross-entropy loss."""
+    ``f x f`` filters with ReLU, one fully connected layer and softmax, cross-entropy loss.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s001 import network
+    >>> net = network()
+    >>> net.input_depth, net.layers[0].D, net.n[-1]
+    (3, 4, 3)
+    """
     return Network(shape, 3, [Conv(n_filters, f, padding="valid", activation="relu")],
                    outputs=classes, output_activation="softmax", loss="cross_entropy")
 
 
 def two_layer_network(shape=(8, 8), f=3, classes=3):
     r"""The lecture's two-convolutional-layer graph: 3 filters at each layer (ReLU), then a
-    fully connected softmax layer."""
+    fully connected softmax layer.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s001 import two_layer_network
+    >>> net = two_layer_network()
+    >>> net.C, [ly.D for ly in net.layers]
+    (2, [3, 3])
+    """
     return Network(shape, 3, [Conv(3, f, padding="valid", activation="relu"),
                               Conv(3, f, padding="valid", activation="relu")],
                    outputs=classes, output_activation="softmax", loss="cross_entropy")
@@ -174,7 +244,15 @@ def two_layer_network(shape=(8, 8), f=3, classes=3):
 def rgb_shapes(n, shape=(8, 8), seed=0, noise=0.3):
     r"""A three-class RGB task: a horizontal bar, a vertical bar or a diagonal, each drawn
     in a random colour over uniform noise in ``[0, noise]`` (all three channels). Returns
-    ``X`` ``(n, 3, rows, cols)`` and labels ``(n,)``."""
+    ``X`` ``(n, 3, rows, cols)`` and labels ``(n,)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s001 import rgb_shapes
+    >>> X, labels = rgb_shapes(9)
+    >>> X.shape, sorted(set(labels.tolist()))
+    ((9, 3, 8, 8), [0, 1, 2])
+    """
     rng = np.random.default_rng(seed)
     rows, cols = shape
     labels = rng.integers(0, 3, size=n)
@@ -196,7 +274,15 @@ def rgb_shapes(n, shape=(8, 8), seed=0, noise=0.3):
 def train(n_train=600, n_test=600, epochs=10, mu=0.1, batch_size=20, rho=1e-4, seed=0):
     r"""Mini-batch gradient descent on cross-entropy + L2 (the lecture's set-up; the book's
     (47.1229) with :math:`\rho_1 = \rho_2 = ` ``rho``) on :func:`rgb_shapes`.
-    Returns ``(params, history, test_accuracy)``."""
+    Returns ``(params, history, test_accuracy)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s001 import train
+    >>> params, history, acc = train(n_train=30, n_test=30, epochs=1)
+    >>> 0.0 <= acc <= 1.0, len(history["loss"])
+    (True, 1)
+    """
     from ...sgd import accuracy
 
     net = network()
@@ -231,7 +317,14 @@ def _state(seed=0):
 def examples():
     r"""The lecture's printed matrices beside the package's reproduction, for
     ``reproduce``; the rows of its slips come from the register
-    (:mod:`sayedcnn.fidelity.errata`)."""
+    (:mod:`sayedcnn.fidelity.errata`).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s001 import examples
+    >>> all(r.ok for r in examples())
+    True
+    """
     X = labelled_image()
     M = im2col(X, 3)
     printed_rows = np.array([[10 * i + j for i, j in MXIM_PRINTED_ROWS[r]]
