@@ -222,7 +222,8 @@ def data_fingerprint(X, labels):
     >>> import numpy as np
     >>> from sayedcnn.app.checkpoint import data_fingerprint
     >>> X, y = np.zeros((2, 1, 4, 4)), np.array([0, 1])
-    >>> data_fingerprint(X, y) == data_fingerprint(X.copy(), y), data_fingerprint(X, y[::-1]) == data_fingerprint(X, y)
+    >>> key = data_fingerprint(X, y)
+    >>> key == data_fingerprint(X.copy(), y), key == data_fingerprint(X, y[::-1])
     (True, False)
     """
     h = hashlib.sha256()
