@@ -92,14 +92,29 @@ PRINTED_1259_DT = [1, 1, 2, 1, 2, 3, 2, 1, 2, 3, 2, 3]
 
 
 def printed_T_1201():
-    """The matrix T as printed in (47.1201): 11 x 12 (erratum E-1201)."""
+    """The matrix T as printed in (47.1201): 11 x 12 (erratum E-1201).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.book_examples import printed_T_1201
+    >>> printed_T_1201().shape                 # 11 x 12 as transcribed (E-1201)
+    (11, 12)
+    """
     T = np.zeros((len(T_PRINTED_1201), 12))
     T[np.arange(len(T_PRINTED_1201)), np.array(T_PRINTED_1201) - 1] = 1.0
     return T
 
 
 def substitute(pattern, **values):
-    """A numeric matrix from a printed pattern of numbers and symbol names."""
+    """A numeric matrix from a printed pattern of numbers and symbol names.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.book_examples import substitute
+    >>> substitute([["w1", 0], [0, "w2"]], w1=2.0, w2=3.0)
+    array([[2., 0.],
+           [0., 3.]])
+    """
     return np.array([[values[e] if isinstance(e, str) else float(e) for e in row]
                      for row in pattern], dtype=float)
 
@@ -136,6 +151,13 @@ def chapter_examples():
     Covers (47.1137), (47.1140), (47.1149)-(47.1153), (47.1165)-(47.1167), (47.1170),
     (47.1174), (47.1177), (47.1178), (47.1201), (47.1203), (47.1240), (47.1251)-(47.1257)
     and (47.1259).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.book_examples import chapter_examples
+    >>> rows = chapter_examples()
+    >>> all(r.ok for r in rows), "E-1201" in {r.erratum for r in rows}
+    (True, True)
     """
     ex = []
     ex.append(Example("47.1137", "reversal matrix I~ (3 x 3)",
@@ -241,6 +263,12 @@ def listing_examples():
       :math:`J_{emp}` (47.1229), with regularisers;
     * (47.1276): one stochastic-gradient step of the listing against
       :math:`W - \mu\,\partial J/\partial W` by central differences.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.book_examples import listing_examples
+    >>> [(r.key, r.ok) for r in listing_examples()][:2]
+    [('47.1216', True), ('47.1216', True)]
     """
     from ..forward import forward_listing
     from ..training import gradients_listing, sgd_step_listing

@@ -40,7 +40,14 @@ __all__ = [
 
 
 def require_sympy():
-    """Import sympy, or raise ImportError saying how to install it."""
+    """Import sympy, or raise ImportError saying how to install it.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.symbolic import require_sympy
+    >>> require_sympy().__name__
+    'sympy'
+    """
     try:
         import sympy
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -66,6 +73,17 @@ def V_ddc_symbolic(V_c, w, P_next, S_next):
     ``V_c`` is a ``P_{c+1} S_{c+1} x P'_c`` 0/1 matrix, ``w`` a list of ``S_{c+1}`` sympy
     expressions. Implements (47.1256)-(47.1257) (with :math:`\mathbb 1_{S_{c+1}}`, erratum
     E-1257).
+
+    Examples
+    --------
+    >>> import sympy
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.fidelity.book_examples import PARTITION_1149
+    >>> from sayedcnn.fidelity.symbolic import V_ddc_symbolic
+    >>> from sayedcnn.fidelity.symbolic import example_1256
+    >>> printed, computed = example_1256()
+    >>> computed.shape, sympy.simplify(printed - computed) == sympy.zeros(6, 4)
+    ((6, 4), True)
     """
     sympy = require_sympy()
     VT = _to_sympy(V_c).T
@@ -95,7 +113,15 @@ def _Vc_1252():
 
 def example_1256():
     r"""(47.1256): ``(printed, computed)`` 6 x 4 sympy matrices in the symbols
-    :math:`w_1, w_2`; computed by :func:`V_ddc_symbolic` from :math:`V_c` of (47.1252)."""
+    :math:`w_1, w_2`; computed by :func:`V_ddc_symbolic` from :math:`V_c` of (47.1252).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.symbolic import example_1256
+    >>> printed, computed = example_1256()
+    >>> printed == computed
+    True
+    """
     sympy = require_sympy()
     w1, w2 = sympy.symbols("w1 w2")
     return _printed_1251(w1, w2), V_ddc_symbolic(_Vc_1252(), [w1, w2], 4, 2)
@@ -104,7 +130,15 @@ def example_1256():
 def example_1251():
     r"""(47.1251): ``(printed, computed)`` vectors :math:`b_n^{(d,d',c)}` (6 entries) in the
     symbols :math:`w_1, w_2, \delta(1..4)`: the printed matrix times :math:`\delta`, and
-    :math:`V^{(d,d',c+1)}\delta` (47.1258)."""
+    :math:`V^{(d,d',c+1)}\delta` (47.1258).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.symbolic import example_1251
+    >>> printed, computed = example_1251()
+    >>> printed == computed, printed.shape
+    (True, (6, 1))
+    """
     sympy = require_sympy()
     printed, V = example_1256()
     delta = sympy.Matrix(sympy.symbols("delta1:5"))
@@ -134,7 +168,15 @@ def example_1240():
     :math:`\delta_n^{(d,C)}(j) = f'(z(j))\,(w_{i_{p''}}^{(1)})^T\delta_{2,n}\,
     \partial t(p'')/\partial y(j)`, with symbols for :math:`\delta_{2,n}` (2 entries),
     :math:`W_1^{(d)}` (2 x 3), :math:`f'` and the gradients; computed by (47.1245) with
-    ``permute#`` of :math:`T` (47.1203)."""
+    ``permute#`` of :math:`T` (47.1203).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.symbolic import example_1240
+    >>> printed, computed = example_1240()
+    >>> printed == computed, printed.shape
+    (True, (12, 1))
+    """
     sympy = require_sympy()
     pool = _pooling_1201()
     fp, g = _fprime_and_grads(sympy, pool)
@@ -152,7 +194,15 @@ def example_1259(printed_pattern=None):
     :math:`f'(z(j))\, b(p'')\, \partial t(p'')/\partial y(j)` for one :math:`d'`, with
     symbolic :math:`b` (3 entries); computed by (47.1260). The printed b-indices differ in
     rows 4-12 (erratum E-1259); ``printed_pattern`` replaces them (e.g. by the corrected
-    ones)."""
+    ones).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.symbolic import example_1259
+    >>> printed, computed = example_1259()
+    >>> printed == computed                  # rows 4-12 differ as transcribed (E-1259)
+    False
+    """
     sympy = require_sympy()
     pool = _pooling_1201()
     fp, g = _fprime_and_grads(sympy, pool)
@@ -173,7 +223,14 @@ def _same(sympy, A, B):
 
 
 def symbolic_examples():
-    """The symbolic examples as :class:`~sayedcnn.fidelity.examples.Example` records (strings)."""
+    """The symbolic examples as :class:`~sayedcnn.fidelity.examples.Example` records (strings).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.symbolic import symbolic_examples
+    >>> all(r.ok for r in symbolic_examples())
+    True
+    """
     sympy = require_sympy()
     out = []
     for key, title, fn, err in (

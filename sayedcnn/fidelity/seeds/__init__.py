@@ -28,6 +28,13 @@ class SeedNote:
         Author or source, as the note states it (or that it states none).
     derives : str
         What it derives, in the book's terms where they differ.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds import SEED_NOTES
+    >>> note = SEED_NOTES["seed004"]
+    >>> note.module, note.source.startswith("H. Xu")
+    ('sayedcnn.fidelity.seeds.s004', True)
     """
 
     key: str

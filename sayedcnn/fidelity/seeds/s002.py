@@ -50,14 +50,30 @@ __all__ = [
 
 def network():
     r"""The note's network in the book's terms: 28 x 28, one 5 x 5 'valid' sigmoid map,
-    2 x 2 max-pooling, 10 sigmoid outputs, the quadratic risk (47.1229)."""
+    2 x 2 max-pooling, 10 sigmoid outputs, the quadratic risk (47.1229).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s002 import network
+    >>> net = network()
+    >>> net.layers[0].P, net.layers[0].P_out, net.n[-1]   # 24 x 24 map, 12 x 12 pooled, 10 outputs
+    (576, 144, 10)
+    """
     return Network((28, 28), 1, [Conv(1, 5, padding="valid", activation="sigmoid",
                                       pool=("max", 2))],
                    outputs=10, output_activation="sigmoid", loss="quadratic")
 
 
 def to_nielsen(params):
-    r"""The note's ``(w1, b1, w3, b3)`` from the book's :class:`~sayedcnn.Params`."""
+    r"""The note's ``(w1, b1, w3, b3)`` from the book's :class:`~sayedcnn.Params`.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s002 import network, to_nielsen
+    >>> w1, b1, w3, b3 = to_nielsen(network().init(0))
+    >>> w1.shape, w3.shape, b3.shape
+    ((5, 5), (10, 12, 12), (10,))
+    """
     w1 = params.W_conv[1][:, 0].reshape((5, 5), order="F")  # w_{l,m} at vec index l + 5m
     b1 = -float(params.Theta_conv[1][0, 0])  # z = ... - theta
     Q, n1 = params.W_ff[1].shape
@@ -68,7 +84,15 @@ def to_nielsen(params):
 
 
 def from_nielsen(w1, b1, w3, b3):
-    r"""The book's :class:`~sayedcnn.Params` from the note's ``(w1, b1, w3, b3)``."""
+    r"""The book's :class:`~sayedcnn.Params` from the note's ``(w1, b1, w3, b3)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s002 import from_nielsen, network, to_nielsen
+    >>> p = network().init(0)
+    >>> p.max_rel_diff(from_nielsen(*to_nielsen(p))) < 1e-15
+    True
+    """
     w3 = np.asarray(w3, dtype=float)
     return Params(W_conv={1: vec(np.asarray(w1, dtype=float)).reshape(-1, 1)},
                   Theta_conv={1: np.array([[-float(b1)]])},
@@ -82,6 +106,17 @@ def nielsen_as_params(params, X, Gamma, ties="first"):
 
     ``ties`` as in :func:`sayedcnn.reference.image.nielsen_gradients`. Derivatives with
     respect to the book's subtracted biases are minus those with respect to ``b``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s002 import network, nielsen_as_params
+    >>> net = network()
+    >>> p = net.init(0)
+    >>> X = np.random.default_rng(0).random((2, 1, 28, 28))
+    >>> Gamma = np.eye(10)[[3, 7]]
+    >>> nielsen_as_params(p, X, Gamma).max_rel_diff(net.gradients(p, X, Gamma)) < 1e-12
+    True
     """
     from ...reference.image import nielsen_gradients
 
@@ -104,7 +139,19 @@ def nielsen_as_params(params, X, Gamma, ties="first"):
 def finite_difference_b1(net, params, X, Gamma, h=1e-6):
     r"""Central difference of :math:`J_{emp}` (47.1229) along the shared bias :math:`b^1`
     (i.e. :math:`-\Theta_1`): :math:`(J(b^1+h) - J(b^1-h))/2h`. Shifting :math:`b^1`
-    shifts every :math:`z^1` alike, so tied blocks stay tied and the derivative exists."""
+    shifts every :math:`z^1` alike, so tied blocks stay tied and the derivative exists.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s002 import finite_difference_b1, network
+    >>> net = network()
+    >>> p = net.init(0)
+    >>> X, Gamma = np.random.default_rng(0).random((1, 1, 28, 28)), np.eye(10)[[3]]
+    >>> dTheta = net.gradients(p, X, Gamma).Theta_conv[1][0, 0]   # b^1 = -Theta_1
+    >>> bool(abs(finite_difference_b1(net, p, X, Gamma) + dTheta) < 1e-8)
+    True
+    """
     def J(shift):
         p = params.copy()
         p.Theta_conv[1] = p.Theta_conv[1] - shift  # b1 = -Theta
@@ -118,6 +165,13 @@ def train_mnist(epochs=10, mu=0.5, batch_size=1, n_train=None, seed=0, callback=
     images by default) and report the test accuracy.
 
     Returns ``(params, history, test_accuracy)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s002 import train_mnist
+    >>> params, history, acc = train_mnist(epochs=1, n_train=50)
+    >>> len(history["loss"]), 0.0 <= acc <= 1.0
+    (1, True)
     """
     from ...data.datasets import load_mnist5k
     from ...sgd import accuracy
@@ -154,7 +208,15 @@ def _mnist_state(n=1, seed=0):
 
 def examples():
     r"""The note's sizes and its BP1-BP4 beside the package, for ``reproduce``; the row of
-    its tie slip comes from the register (:mod:`sayedcnn.fidelity.errata`)."""
+    its tie slip comes from the register (:mod:`sayedcnn.fidelity.errata`).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s002 import examples
+    >>> rows = examples()
+    >>> all(r.ok for r in rows), [r.erratum for r in rows if r.erratum]
+    (True, ['E-S002a'])
+    """
     net = network()
     ly = net.layers[0]
     net_, params, X, Gamma = _mnist_state(n=2)

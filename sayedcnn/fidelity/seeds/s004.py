@@ -113,7 +113,15 @@ S2_C3_ROW0_PRINTED = (0, 4, 5, 6, 9, 10, 11, 12, 14, 15)
 
 def table_matrix(table=S2_C3, D_in=6):
     r"""The table as a ``D_in x D`` boolean matrix (rows: S2 maps, columns: C3 maps; an
-    ``X`` is ``True``)."""
+    ``X`` is ``True``).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s004 import table_matrix
+    >>> M = table_matrix()
+    >>> M.shape, int(M.sum())             # 6 S2 maps x 16 C3 maps, 60 X's
+    ((6, 16), 60)
+    """
     M = np.zeros((D_in, len(table)), dtype=bool)
     for d, js in enumerate(table):
         M[list(js), d] = True
@@ -122,7 +130,15 @@ def table_matrix(table=S2_C3, D_in=6):
 
 def c3_network(activation="tanh"):
     r"""C3 of LeNet-5 alone: six 14 x 14 S2 maps in, sixteen 5 x 5 'valid' masks wired by
-    :data:`S2_C3` (47.1213), ten outputs."""
+    :data:`S2_C3` (47.1213), ten outputs.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s004 import c3_network
+    >>> ly = c3_network().layers[0]
+    >>> ly.D_in, ly.D, ly.P                # 10 x 10 maps from 14 x 14 with 5 x 5 masks
+    (6, 16, 100)
+    """
     return Network((14, 14), 6, [Conv(16, 5, padding="valid", activation=activation,
                                       connections=S2_C3)],
                    outputs=10, hidden_activation="tanh")
@@ -137,7 +153,15 @@ def _layer_counts(ly):
 def c3_counts():
     r"""Parameter counts of C3: ``effective`` (the note's :math:`60\cdot25+16 = 1516`),
     ``book`` (all of :math:`W_c` and :math:`\Theta_c`, (47.1224): 2496), and the network's
-    totals from :meth:`sayedcnn.Network.parameter_count` with the feedforward part."""
+    totals from :meth:`sayedcnn.Network.parameter_count` with the feedforward part.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s004 import c3_counts
+    >>> counts = c3_counts()
+    >>> counts["effective"], counts["book"]
+    (1516, 2496)
+    """
     net = c3_network()
     book, eff = _layer_counts(net.layers[0])
     ff = sum(net.n[l + 1] * net.n[l] + net.n[l + 1] for l in range(1, net.L))
@@ -150,7 +174,15 @@ def lenet5():
     C3 (16 maps, :data:`S2_C3`) and S4, C5 (120 maps, 5 x 5 on 5 x 5), F6 (84), 10 outputs.
     The package's pooling has no parameters; S2 and S4 are mean pooling here and their
     trainable coefficients and biases (:class:`TrainableAveragePool`) are counted by
-    :func:`lenet5_counts`."""
+    :func:`lenet5_counts`.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s004 import lenet5
+    >>> net = lenet5()
+    >>> [ly.D for ly in net.layers], net.n[1:]
+    ([6, 16, 120], [120, 84, 10])
+    """
     return Network((32, 32), 1, [Conv(6, 5, padding="valid", pool=("mean", 2)),
                                  Conv(16, 5, padding="valid", pool=("mean", 2),
                                       connections=S2_C3),
@@ -160,7 +192,14 @@ def lenet5():
 
 def lenet5_counts():
     r"""Effective and book parameter counts of LeNet-5 layer by layer (C1 156, S2 12,
-    C3 1516, S4 32, C5 48120, F6 10164, output 850 with an ordinary output layer)."""
+    C3 1516, S4 32, C5 48120, F6 10164, output 850 with an ordinary output layer).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s004 import lenet5_counts
+    >>> lenet5_counts()["C3"]
+    {'effective': 1516, 'book': 2496}
+    """
     net = lenet5()
     out = {}
     for name, ly in zip(("C1", "C3", "C5"), net.layers):
@@ -181,13 +220,31 @@ def lenet5_counts():
 
 def up(x, n):
     r"""The note's :math:`\mathrm{up}(x) = x \otimes \mathbb 1_{n\times n}` (6) (printed with
-    :math:`I_{n\times n}`, erratum E-S004a)."""
+    :math:`I_{n\times n}`, erratum E-S004a).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import up
+    >>> up(np.array([[1.0, 2.0]]), 2)
+    array([[1., 1., 2., 2.],
+           [1., 1., 2., 2.]])
+    """
     return np.kron(np.asarray(x, dtype=float), np.ones((n, n)))
 
 
 def down(x, n):
     r"""The note's :math:`\mathrm{down}(x)` (2): sums of the ``n x n`` blocks, as the book's
-    correlation pooling with the mask :math:`\mathbb 1` (47.1180)."""
+    correlation pooling with the mask :math:`\mathbb 1` (47.1180).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import down
+    >>> down(np.arange(16.0).reshape(4, 4), 2)
+    array([[10., 18.],
+           [42., 50.]])
+    """
     x = np.asarray(x, dtype=float)
     pool = Pooling("correlation", in_shape=x.shape, block=n, mask=np.ones(n * n))
     return unvec(pool.pool(vec(x)), pool.out_shape)
@@ -200,6 +257,14 @@ def up_book(v, in_shape, n, kind="mean"):
     For mean pooling (:math:`g = \mathbb 1/n^2`, (47.1196a)) this is
     :math:`\mathrm{up}(v)/n^2`; for the note's ``down`` (correlation pooling with mask
     :math:`\mathbb 1`) it is :math:`\mathrm{up}(v)` itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import up, up_book
+    >>> v = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> np.allclose(up_book(v, (4, 4), 2), up(v, 2) / 4)   # (47.1196a)
+    True
     """
     v = np.asarray(v, dtype=float)
     if kind == "mean":
@@ -214,7 +279,17 @@ def up_book(v, in_shape, n, kind="mean"):
 
 def eq13_kernel_gradient(x, delta):
     r"""(13): :math:`\partial E/\partial k_{ij} = x_i^{l-1} * \delta_j^l`, ``*`` the valid
-    correlation of the note's Fig. 4 (the book's (47.1133) without padding)."""
+    correlation of the note's Fig. 4 (the book's (47.1133) without padding).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import book_kernel_gradient, eq13_kernel_gradient
+    >>> rng = np.random.default_rng(0)
+    >>> x, delta = rng.standard_normal((5, 5)), rng.standard_normal((3, 3))
+    >>> np.allclose(eq13_kernel_gradient(x, delta), book_kernel_gradient(x, delta, 3))
+    True
+    """
     return correlate(x, delta, padding="valid")
 
 
@@ -223,7 +298,17 @@ def eq14_kernel_gradient(x, delta):
     forward pass of Bouvrie's code, :math:`z = x \star k` a true convolution.
 
     :math:`\star` with a mask is correlation with the flipped mask (47.1139), and
-    :math:`JAJ` is :func:`sayedcnn.flip_mask` (47.1138)."""
+    :math:`JAJ` is :func:`sayedcnn.flip_mask` (47.1138).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import eq13_kernel_gradient, eq14_kernel_gradient
+    >>> rng = np.random.default_rng(0)
+    >>> x, delta = rng.standard_normal((5, 5)), rng.standard_normal((3, 3))
+    >>> np.allclose(eq14_kernel_gradient(x, delta), eq13_kernel_gradient(x, delta)[::-1, ::-1])
+    True
+    """
     delta = np.asarray(delta, dtype=float)
     J1 = reversal_matrix(delta.shape[0]).toarray()
     J2 = reversal_matrix(delta.shape[1]).toarray()
@@ -234,26 +319,70 @@ def eq14_kernel_gradient(x, delta):
 
 def eq16_input_gradient(delta, k):
     r"""(16): :math:`(\partial E/\partial x_i^l)_j = \tilde\delta_j^{l+1} * (Jk_{ij}^{l+1}J)`,
-    :math:`\tilde\delta` the sensitivity with ``K-1`` zeros around it."""
+    :math:`\tilde\delta` the sensitivity with ``K-1`` zeros around it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import book_input_gradient, eq16_input_gradient
+    >>> rng = np.random.default_rng(0)
+    >>> delta, k = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    >>> np.allclose(eq16_input_gradient(delta, k), book_input_gradient(delta, k, (5, 5)))
+    True
+    """
     k = np.asarray(k, dtype=float)
     return correlate(delta, flip_mask(k), padding=(k.shape[0] - 1, k.shape[1] - 1))
 
 
 def eq17_input_gradient(deltas, kernels, M_i):
     r"""(17): :math:`\partial E/\partial x_i^l = \sum_{j\in M_i}\tilde\delta_j^{l+1} *
-    (Jk_{ij}^{l+1}J)`; ``deltas[j]`` and ``kernels[j]`` for the maps ``j`` in ``M_i``."""
+    (Jk_{ij}^{l+1}J)`; ``deltas[j]`` and ``kernels[j]`` for the maps ``j`` in ``M_i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import eq16_input_gradient, eq17_input_gradient
+    >>> rng = np.random.default_rng(0)
+    >>> deltas = {j: rng.standard_normal((3, 3)) for j in (0, 2)}
+    >>> kernels = {j: rng.standard_normal((3, 3)) for j in (0, 2)}
+    >>> total = eq16_input_gradient(deltas[0], kernels[0]) + eq16_input_gradient(deltas[2], kernels[2])
+    >>> np.allclose(eq17_input_gradient(deltas, kernels, [0, 2]), total)
+    True
+    """
     return sum(eq16_input_gradient(deltas[j], kernels[j]) for j in M_i)
 
 
 def eq18_pool_sensitivity(fprime_z, deltas, kernels, M_i):
     r"""(18): :math:`\delta_i^l = f'(z_i^l) \circ \sum_{j\in M_i}\tilde\delta_j^{l+1} *
-    (Jk_{ij}^{l+1}J)`."""
+    (Jk_{ij}^{l+1}J)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import eq17_input_gradient, eq18_pool_sensitivity
+    >>> rng = np.random.default_rng(0)
+    >>> deltas, kernels = {0: rng.standard_normal((3, 3))}, {0: rng.standard_normal((3, 3))}
+    >>> fp = rng.random((5, 5))
+    >>> np.allclose(eq18_pool_sensitivity(fp, deltas, kernels, [0]),
+    ...             fp * eq17_input_gradient(deltas, kernels, [0]))
+    True
+    """
     return np.asarray(fprime_z, dtype=float) * eq17_input_gradient(deltas, kernels, M_i)
 
 
 def book_kernel_gradient(x, delta, K):
     r"""The book's (47.1269) for one map: :math:`\partial E/\partial w = H\delta` with
-    :math:`\mathrm{vec}(H) = Vh` (47.1152), (47.1157), returned as the ``K x K`` mask."""
+    :math:`\mathrm{vec}(H) = Vh` (47.1152), (47.1157), returned as the ``K x K`` mask.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import book_kernel_gradient
+    >>> x = np.arange(9.0).reshape(3, 3)
+    >>> book_kernel_gradient(x, np.array([[1.0, 0.0], [0.0, 0.0]]), 2)   # the top-left patch
+    array([[0., 1.],
+           [3., 4.]])
+    """
     x = np.asarray(x, dtype=float)
     part = sliding_partition(x.shape, K, padding="valid")
     H = patch_matrix(part.V, vec(x), part.S)
@@ -262,7 +391,18 @@ def book_kernel_gradient(x, delta, K):
 
 def book_input_gradient(delta, k, x_shape):
     r"""The book's :math:`V^{(d,d',c+1)}\delta^{(d',c+1)}` (47.1257)-(47.1258) for one pair
-    of maps, returned as a matrix of ``x_shape``."""
+    of maps, returned as a matrix of ``x_shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import book_input_gradient
+    >>> k = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> book_input_gradient(np.array([[1.0, 0.0], [0.0, 0.0]]), k, (3, 3))  # the mask, placed
+    array([[1., 2., 0.],
+           [3., 4., 0.],
+           [0., 0., 0.]])
+    """
     k = np.asarray(k, dtype=float)
     part = sliding_partition(x_shape, k.shape, padding="valid")
     M = V_ddc(part.V, vec(k), part.P, part.S)  # (47.1257)
@@ -289,6 +429,13 @@ class TrainableAveragePool:
     correlation pooling with the mask :math:`\beta_j\mathbb 1` (47.1244).
 
     Maps are column-major vectors (47.1127) stacked as arrays ``(N, P, depth)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s004 import TrainableAveragePool
+    >>> pool = TrainableAveragePool((4, 4), 2, depth=3)
+    >>> pool.out_shape, pool.P, pool.P_out
+    ((2, 2), 16, 4)
     """
 
     def __init__(self, in_shape, n, depth, activation="tanh"):
@@ -361,6 +508,15 @@ class PoolNet:
     Parameters are a dict: ``W1`` (``S_1 x D_1``), ``theta1`` (``D_1``), ``beta``, ``b``
     (``D_1``), ``W3`` (``S_3 D_1 x D_3``, zero off the table), ``theta3`` (``D_3``), ``W``
     (``Q x n``), ``theta`` (``Q``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.fidelity.seeds.s004 import PoolNet
+    >>> net = PoolNet()
+    >>> params = net.init(0)
+    >>> sorted(params)[:4], net.forward(params, np.zeros((2, 1, 8, 8)))["out"].shape
+    (['W', 'W1', 'W3', 'b'], (2, 10))
     """
 
     KEYS = ("W1", "theta1", "beta", "b", "W3", "theta3", "W", "theta")
@@ -525,7 +681,15 @@ class PoolNet:
 def bars(n, shape=(8, 8), seed=0, noise=0.3):
     r"""A four-class task on ``shape`` images: a horizontal bar, a vertical bar, the
     diagonal or the anti-diagonal (random offset), over uniform noise in ``[0, noise]``.
-    Returns ``X`` ``(n, 1, rows, cols)`` and labels ``(n,)``."""
+    Returns ``X`` ``(n, 1, rows, cols)`` and labels ``(n,)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s004 import bars
+    >>> X, labels = bars(8)
+    >>> X.shape, sorted(set(labels.tolist()))
+    ((8, 1, 8, 8), [0, 1, 2, 3])
+    """
     rng = np.random.default_rng(seed)
     rows, cols = shape
     labels = rng.integers(0, 4, size=n)
@@ -544,7 +708,15 @@ def bars(n, shape=(8, 8), seed=0, noise=0.3):
 
 def train(data="digits", epochs=20, mu=0.5, batch_size=8, seed=0, n_train=None):
     r"""Train :class:`PoolNet` (trainable :math:`\beta`, ``b`` in S2) on the 8 x 8 UCI digits
-    (``data="digits"``) or on :func:`bars`. Returns ``(net, params, losses, test_accuracy)``."""
+    (``data="digits"``) or on :func:`bars`. Returns ``(net, params, losses, test_accuracy)``.
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s004 import train
+    >>> net, params, losses, acc = train(data="bars", epochs=1, n_train=40)
+    >>> len(losses), 0.0 <= acc <= 1.0
+    (1, True)
+    """
     if data == "digits":
         from ...data.datasets import load_digits
 
@@ -568,7 +740,15 @@ def train(data="digits", epochs=20, mu=0.5, batch_size=8, seed=0, n_train=None):
 
 def examples():
     r"""The note's printed numbers and identities beside the package, for ``reproduce``; the
-    rows of its slips come from the register (:mod:`sayedcnn.fidelity.errata`)."""
+    rows of its slips come from the register (:mod:`sayedcnn.fidelity.errata`).
+
+    Examples
+    --------
+    >>> from sayedcnn.fidelity.seeds.s004 import examples
+    >>> rows = examples()
+    >>> all(r.ok for r in rows), sorted({r.erratum for r in rows if r.erratum})
+    (True, ['E-S004a', 'E-S004d'])
+    """
     M = table_matrix()
     counts = c3_counts()
     rng = np.random.default_rng(0)
