@@ -345,7 +345,7 @@ def eq17_input_gradient(deltas, kernels, M_i):
     >>> rng = np.random.default_rng(0)
     >>> deltas = {j: rng.standard_normal((3, 3)) for j in (0, 2)}
     >>> kernels = {j: rng.standard_normal((3, 3)) for j in (0, 2)}
-    >>> total = eq16_input_gradient(deltas[0], kernels[0]) + eq16_input_gradient(deltas[2], kernels[2])
+    >>> total = sum(eq16_input_gradient(deltas[j], kernels[j]) for j in (0, 2))
     >>> np.allclose(eq17_input_gradient(deltas, kernels, [0, 2]), total)
     True
     """
