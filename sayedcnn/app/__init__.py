@@ -3,3 +3,5 @@ the commands in :mod:`~sayedcnn.app.commands`, benchmarks, checkpoints, progress
 
 Nothing in the core imports this package.
 """
+
+__all__ = []

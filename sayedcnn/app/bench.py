@@ -116,7 +116,15 @@ METHODS = ("fused", "torch", "listing", "loops", "gemm")
 
 def workload(name, side=28, depth=1):
     r"""The network of workload ``name`` (``"W1"`` or ``"W2"``) on ``side x side`` images,
-    with every number of maps :math:`D_c` multiplied by ``depth``."""
+    with every number of maps :math:`D_c` multiplied by ``depth``.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import workload
+    >>> net = workload("W2")
+    >>> [ly.D for ly in net.layers], net.n[1:]      # n_1 = 16 maps x 7 x 7
+    ([6, 16], [784, 64, 10])
+    """
     depth = int(depth)
     if depth < 1:
         raise ValueError(f"depth must be a positive integer multiplier of D_c, got {depth}")
@@ -138,7 +146,14 @@ def workload(name, side=28, depth=1):
 
 def work(net):
     r"""The book's work per sample, :math:`\sum_c P_c S_c D_{c-1} D_c` (the multiply-adds of
-    every :math:`z^{(d,c)}` of (47.1216) with full connection tables)."""
+    every :math:`z^{(d,c)}` of (47.1216) with full connection tables).
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import work, workload
+    >>> work(workload("W1"))                   # 576 units x 25 weights x 20 maps
+    288000
+    """
     return sum(ly.P * ly.S * ly.D_in * ly.D for ly in net.layers)
 
 
@@ -147,7 +162,15 @@ def gradient_flops(net, N):
     :math:`J_{emp}` on ``N`` samples: per correlation layer :math:`2NP_cS_c|\mathcal D|`
     for :math:`z` (47.1216), the same for (47.1271) and, for ``c > 1``, for
     :math:`V_{c-1}^T(\dots)` (47.1258); per feedforward layer :math:`2Nn_{\ell+1}n_\ell`
-    three times (forward, (47.1263), :math:`W_\ell^T\delta`). Entrywise work is not counted."""
+    three times (forward, (47.1263), :math:`W_\ell^T\delta`). Entrywise work is not counted.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import gradient_flops, workload
+    >>> net = workload("W1")
+    >>> gradient_flops(net, 64) == 64 * gradient_flops(net, 1)   # linear in N
+    True
+    """
     f = 0
     for ly in net.layers:
         mac = N * ly.P * ly.S * int(ly.conn.sum())
@@ -164,7 +187,16 @@ def gemm_products(net, N, seed=0):
     (47.1271) and, for ``c > 1``, :math:`\Delta W_c^T` before the scatter of (47.1258); per
     feedforward layer the forward product, (47.1263) (an outer product at ``N = 1``) and
     :math:`W_\ell^T\delta`. Returns ``[(label, A, B), ...]``; ``A @ B`` is the product
-    (``np.outer`` for an outer product, marked by ``B`` being 1-D)."""
+    (``np.outer`` for an outer product, marked by ``B`` being 1-D).
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import gemm_products, workload
+    >>> pairs = gemm_products(workload("W1"), 1)
+    >>> name, A, B = pairs[0]
+    >>> name, A.shape, B.shape                 # patch rows times W_1 (47.1216)
+    ('z1', (576, 25), (25, 20))
+    """
     rng = np.random.default_rng(seed)
     out = []
     for ly in net.layers:
@@ -206,7 +238,14 @@ def _gemm_fn(products):
 
 def blas_info():
     """numpy's BLAS as threadpoolctl reports it (library, version, kernel, threads), or what
-    numpy's build says when threadpoolctl is missing."""
+    numpy's build says when threadpoolctl is missing.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import blas_info
+    >>> isinstance(blas_info(), dict)
+    True
+    """
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -237,7 +276,15 @@ def _cpu_model():
 
 def machine_info():
     """CPU, cores, Python, numpy, scipy, BLAS, torch and the environment variables that
-    change BLAS kernels or threads."""
+    change BLAS kernels or threads.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import machine_info
+    >>> info = machine_info()
+    >>> "numpy" in info and "cpu" in info
+    True
+    """
     import scipy
 
     try:
@@ -279,6 +326,13 @@ def time_interleaved(fns, repeats, budget=None, block=1, settle=0.05):
     ``repeats`` is the largest number of samples; with ``budget`` (seconds) a method whose
     warm-up took ``w`` gets ``max(3, min(repeats, budget / w))`` (at least 1 if ``repeats``
     is smaller). Returns ``{name: [seconds, ...]}``.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import time_interleaved
+    >>> res = time_interleaved({"sum": lambda: sum(range(100)), "max": lambda: max(range(9))}, 5)
+    >>> sorted(res), len(res["sum"])          # five timed calls of each, in seconds
+    (['max', 'sum'], 5)
     """
     want, fast = {}, {}
     for name, fn in fns.items():
@@ -311,7 +365,15 @@ def time_interleaved(fns, repeats, budget=None, block=1, settle=0.05):
 
 def peak_memory(fn):
     """Peak bytes allocated through Python's allocators (numpy's arrays included) during one
-    call of ``fn``, by :mod:`tracemalloc`."""
+    call of ``fn``, by :mod:`tracemalloc`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.app.bench import peak_memory
+    >>> peak_memory(lambda: np.ones(1_000_000)) >= 8_000_000   # one array of 8 MB
+    True
+    """
     gc.collect()
     tracemalloc.start()
     try:
@@ -324,7 +386,14 @@ def peak_memory(fn):
 
 def fit_exponent(x, y):
     r"""The least-squares slope of :math:`\log y` against :math:`\log x` (the growth
-    exponent ``a`` in :math:`y \propto x^a`); ``nan`` with fewer than two distinct ``x``."""
+    exponent ``a`` in :math:`y \propto x^a`); ``nan`` with fewer than two distinct ``x``.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import fit_exponent
+    >>> round(fit_exponent([1, 2, 4, 8], [3, 12, 48, 192]), 12)   # y = 3 x^2
+    2.0
+    """
     x, y = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
     if np.unique(x).size < 2:
         return float("nan")
@@ -333,7 +402,15 @@ def fit_exponent(x, y):
 
 def matmul_gflops(shapes=((1024, 1024, 1024),), repeats=5):
     """Measured float64 ``numpy.matmul`` GFLOP/s for ``(m, k, n)`` shapes: a dict keyed
-    ``"m x k x n"`` with the median rate."""
+    ``"m x k x n"`` with the median rate.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import matmul_gflops
+    >>> rates = matmul_gflops(((64, 64, 64),), repeats=2)
+    >>> list(rates), rates["64 x 64 x 64"] > 0
+    (['64 x 64 x 64'], True)
+    """
     rng = np.random.default_rng(0)
     out = {}
     for m, k, n in shapes:
@@ -420,6 +497,17 @@ def torch_gradient(net, params, X, Gamma, rho1=0.0, rho2=0.0):
     Returns ``(fn, grads)``: ``fn()`` runs forward and backward once (what is timed);
     ``grads`` comes from one ``backward()`` of the same function, converted by
     :func:`sayedcnn.interop.torch.grads_from_torch`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.app.bench import torch_gradient
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2)], outputs=2)
+    >>> p, X, Gamma = net.init(0), np.ones((2, 1, 4, 4)), np.eye(2)
+    >>> fn, grads = torch_gradient(net, p, X, Gamma)
+    >>> grads.max_rel_diff(net.gradients(p, X, Gamma)) < 1e-12
+    True
     """
     import torch
 
@@ -471,6 +559,14 @@ def bench_cell(net, N, methods=METHODS, repeats=200, budget=1.0, memory=True, se
     ones; a ``RuntimeError`` is raised above :data:`TORCH_TOL`, before any timing). With
     ``"gemm"`` among the methods, its time is the GEMM bound (:func:`gemm_products`) and
     ``gemm_flops`` their flop count.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import bench_cell, workload
+    >>> cell = bench_cell(workload("W1", side=8), 1, methods=("fused", "listing"), repeats=3,
+    ...                   budget=0.01, memory=False)
+    >>> sorted(cell["times"])
+    ['fused', 'listing']
     """
     params, X, Gamma = _problem(net, N, seed)
     params = net.check_params(params)
@@ -523,7 +619,15 @@ def scaling(name="W2", sides=(16, 32, 64, 128), depths=(1, 2, 4), depth_side=32,
     r"""Fused time per sample of workload ``name`` against the image side ``L`` (depth 1)
     and against the depth multiplier (side ``depth_side``), batch ``N``. Returns the rows
     (``side``, ``depth``, ``work`` = :math:`\sum_c P_cS_cD_{c-1}D_c`, ``seconds_per_sample``)
-    and the fitted exponents of time against ``L``, depth and work."""
+    and the fitted exponents of time against ``L``, depth and work.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import scaling
+    >>> rows = scaling(sides=(8, 16), depths=(1,), depth_side=8, N=1, repeats=2, budget=0.01)
+    >>> [(r["series"], r["side"]) for r in rows["rows"]], round(rows["work_exponent_side"], 12)
+    ([('side', 8), ('side', 16), ('depth', 8)], 2.0)
+    """
     rows = []
     for series, pts in (("side", [(s, 1) for s in sides]),
                         ("depth", [(depth_side, d) for d in depths])):
@@ -582,6 +686,15 @@ def run(workloads=("W1", "W2"), batches=(1, 64), side=28, torch=None, listing=Tr
     the batch sizes in ``slow_batches``. ``progress`` is called with a line of text as each
     cell finishes. ``threads`` limits numpy's BLAS (threadpoolctl), the fused path's
     entrywise threads and PyTorch to that many threads for the run.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import format_report, run
+    >>> res = run(workloads=("W1",), batches=(1,), side=8, torch=False, listing=False,
+    ...           loops=False, repeats=3, budget=0.01, do_scaling=False, memory=False,
+    ...           matmul=False)
+    >>> list(res["cells"]["W1"])
+    ['1']
     """
     return _limited(threads, lambda: _run(workloads, batches, side, torch, listing, loops,
                                           slow_batches, repeats, budget, do_scaling,
@@ -687,7 +800,15 @@ def profile_cell(net, N, repeats=100, budget=1.0, seed=0):
     ``profiled`` (median of the profiled calls' sums), ``kinds`` (median seconds per kind),
     ``laps`` (clock readings per call) and ``lap_cost`` (seconds per reading, included in
     ``python``), ``gemm_bound`` and ``faults`` (minor page faults per plain call: fresh
-    memory touched, whose cost is inside the kinds that touched it)."""
+    memory touched, whose cost is inside the kinds that touched it).
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import profile_cell, workload
+    >>> prof = profile_cell(workload("W1", side=8), 1, repeats=3, budget=0.01)
+    >>> "gemm" in prof["kinds"]
+    True
+    """
     params, X, Gamma = _problem(net, N, seed)
     params = net.check_params(params)
     X = net.check_images(X)
@@ -733,7 +854,15 @@ def profile_cell(net, N, repeats=100, budget=1.0, seed=0):
 def profile(workloads=("W1", "W2"), batches=(1, 64), side=28, repeats=100, budget=1.0,
             threads=None, progress=None):
     """:func:`profile_cell` for every workload and batch size; a dict with ``machine``,
-    ``settings`` and ``profiles[workload][N]``."""
+    ``settings`` and ``profiles[workload][N]``.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import profile
+    >>> res = profile(workloads=("W1",), batches=(1,), side=8, repeats=3, budget=0.01)
+    >>> list(res["profiles"]["W1"])
+    ['1']
+    """
     def go():
         say = progress or (lambda s: None)
         out = {"machine": machine_info(),
@@ -754,7 +883,15 @@ def profile(workloads=("W1", "W2"), batches=(1, 64), side=28, repeats=100, budge
 
 def format_profile(res):
     """The profiles of :func:`profile` as a table: milliseconds and share of each kind of
-    work per workload and batch size."""
+    work per workload and batch size.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import format_profile, profile
+    >>> res = profile(workloads=("W1",), batches=(1,), side=8, repeats=3, budget=0.01)
+    >>> "gemm" in format_profile(res)
+    True
+    """
     lines = _header(res["machine"], res["settings"])
     cells = [(name, N, p) for name, ps in res["profiles"].items() for N, p in ps.items()]
     kinds = list(PROFILE_KINDS) + sorted({k for _, _, p in cells for k in p["kinds"]}
@@ -844,6 +981,13 @@ def train_bench(epochs=3, batch_size=32, mu=0.1, check_steps=3, n_train=None, se
     torch, engine, ...), every one from the initial parameters in the same batch order
     (``default_rng([seed, 0])``, as ``fit``'s first epoch); the median epoch is reported,
     with the ratio engine/torch (target :data:`TRAIN_TARGET`).
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import train_bench
+    >>> res = train_bench(epochs=1, n_train=64, torch=False)
+    >>> list(res["times"]), res["ratio"]      # no torch: no ratio
+    (['engine'], None)
     """
     def go():
         from ..app.commands.train import PRESETS, build_network
@@ -928,7 +1072,15 @@ def train_bench(epochs=3, batch_size=32, mu=0.1, check_steps=3, n_train=None, se
 
 
 def format_train(res):
-    """The result of :func:`train_bench` as text."""
+    """The result of :func:`train_bench` as text.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import format_train, train_bench
+    >>> text = format_train(train_bench(epochs=1, n_train=64, torch=False))
+    >>> "engine" in text
+    True
+    """
     s = res["settings"]
     lines = _header(res["machine"], s)
     lines.append(f"one epoch: {s['network']}; {s['N_train']} MNIST-5k training images, batch "
@@ -973,7 +1125,17 @@ def _header(m, settings):
 
 
 def format_report(res):
-    """The benchmark results of :func:`run` as printable text."""
+    """The benchmark results of :func:`run` as printable text.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import format_report, run
+    >>> res = run(workloads=("W1",), batches=(1,), side=8, torch=False, listing=False,
+    ...           loops=False, repeats=3, budget=0.01, do_scaling=False, memory=False,
+    ...           matmul=False)
+    >>> format_report(res).splitlines()[0].startswith("machine:")
+    True
+    """
     lines = _header(res["machine"], res["settings"])
     for name, cells in res["cells"].items():
         lines.append(f"{name}: {res['workloads'][name]['description']}")
@@ -1028,7 +1190,14 @@ def format_report(res):
 
 def quick_settings():
     """Keyword arguments of :func:`run` for a fast run (``--quick``): smaller batches and
-    repeats, a short scaling table."""
+    repeats, a short scaling table.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.bench import quick_settings
+    >>> quick_settings()["batches"]
+    (1, 16)
+    """
     return {"batches": (1, 16), "repeats": 30, "budget": 0.2,
             "scaling_kw": {"sides": (16, 32, 64), "depths": (1, 2), "N": 4, "repeats": 5,
                            "budget": 0.1}}
@@ -1036,7 +1205,16 @@ def quick_settings():
 
 def to_json(obj):
     """``obj`` with numpy scalars made Python numbers, tuples made lists and non-finite
-    floats made ``None``, ready for :func:`json.dumps`."""
+    floats made ``None``, ready for :func:`json.dumps`.
+
+    Examples
+    --------
+    >>> import json
+    >>> import numpy as np
+    >>> from sayedcnn.app.bench import to_json
+    >>> json.dumps(to_json({"t": (np.float64(0.5), float("nan")), "n": np.int64(3)}))
+    '{"t": [0.5, null], "n": 3}'
+    """
     if isinstance(obj, dict):
         return {str(k): to_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

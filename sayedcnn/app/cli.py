@@ -38,7 +38,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def describe_os_error(exc):
-    """One line for an ``OSError``: the path it concerns and the reason."""
+    """One line for an ``OSError``: the path it concerns and the reason.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.cli import describe_os_error
+    >>> describe_os_error(FileNotFoundError(2, "No such file or directory", "run/params.npz"))
+    'run/params.npz: No such file or directory'
+    """
     reason = exc.strerror or str(exc) or type(exc).__name__
     return f"{exc.filename}: {reason}" if exc.filename else reason
 
@@ -61,7 +68,18 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.cli import main
+    >>> main(["errata", "E-1276a"])   # doctest: +ELLIPSIS
+    printed forms read from an OCR transcription ...
+    E-1276a  47.1276   sign         print ...
+    0
+    >>> main(["reproduce", "1300"])    # a user's mistake: one line on stderr, exit status 2
+    2
+    """
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

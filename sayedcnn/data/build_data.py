@@ -35,7 +35,14 @@ __all__ = ["SPECS", "DataSpec", "read_csv", "build", "main"]
 
 @dataclass(frozen=True)
 class DataSpec:
-    """What one CSV file must contain and where its arrays go."""
+    """What one CSV file must contain and where its arrays go.
+
+    Examples
+    --------
+    >>> from sayedcnn.data.build_data import SPECS
+    >>> [(s.npz, s.image_shape, s.n_images) for s in SPECS]
+    [('digits.npz', (8, 8), 1797), ('mnist5k.npz', (28, 28), 5000)]
+    """
 
     csv: str
     npz: str
@@ -53,7 +60,17 @@ SPECS = (
 
 
 def sha256(path):
-    """SHA-256 of a file, as a hex string."""
+    """SHA-256 of a file, as a hex string.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sayedcnn.data.build_data import sha256
+    >>> path = os.path.join(tempfile.mkdtemp(), "empty")
+    >>> open(path, "wb").close()
+    >>> sha256(path)[:16]                     # the SHA-256 of no bytes
+    'e3b0c44298fc1c14'
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -68,6 +85,19 @@ def read_csv(path, spec):
     ------
     ValueError
         If the number of columns, the pixel range, the labels or the counts differ from ``spec``.
+
+    Examples
+    --------
+    >>> import gzip, os, tempfile
+    >>> from sayedcnn.data.build_data import DataSpec, read_csv
+    >>> spec = DataSpec("t.csv.gz", "t.npz", (1, 2), max_pixel=9, n_images=2, min_per_class=0,
+    ...                 max_per_class=1)
+    >>> path = os.path.join(tempfile.mkdtemp(), spec.csv)
+    >>> with gzip.open(path, "wt") as fh:
+    ...     _ = fh.write("3,4,0\n9,0,7\n")
+    >>> images, labels = read_csv(path, spec)
+    >>> images.tolist(), labels.tolist()
+    ([[[3, 4]], [[9, 0]]], [0, 7])
     """
     rows, cols = spec.image_shape
     with gzip.open(path, "rt", encoding="ascii") as fh:
@@ -110,6 +140,15 @@ def build(src, out=None, check=False, stream=sys.stdout):
     -------
     bool
         True if every set was written (or, with ``check``, agrees with the shipped file).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sayedcnn.data.build_data import build
+    >>> build(tempfile.mkdtemp())        # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: ...uci_digits_8x8.csv.gz...
     """
     src = Path(src)
     out = Path(out) if out is not None else Path(__file__).resolve().parent
@@ -135,7 +174,16 @@ def build(src, out=None, check=False, stream=sys.stdout):
 
 
 def main(argv=None):
-    """Command-line entry point; returns the exit status."""
+    """Command-line entry point; returns the exit status.
+
+    Examples
+    --------
+    >>> from sayedcnn.data.build_data import main
+    >>> main(["--help"])                  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    SystemExit: 0
+    """
     parser = argparse.ArgumentParser(
         prog="python -m sayedcnn.data.build_data",
         description="Rebuild digits.npz and mnist5k.npz from the published CSV files.")

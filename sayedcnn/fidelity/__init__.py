@@ -3,3 +3,5 @@ the equation index (:mod:`~sayedcnn.fidelity.equations`), the chapter's worked e
 (:mod:`~sayedcnn.fidelity.book_examples`), symbolic forms and the seed notes
 (:mod:`~sayedcnn.fidelity.seeds`).
 """
+
+__all__ = []

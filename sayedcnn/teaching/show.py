@@ -149,6 +149,20 @@ class Labelled:
     ----------
     entries : ndarray
         The 2-D array of entries (a vector as ``n x 1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.teaching.show import Labelled
+    >>> D = Labelled(np.diag([1.5, 2.0, 0.5]), r"\Delta_{n,1}", row_blocks=[2, 1],
+    ...              col_blocks=[2, 1], sparse=True)
+    >>> print(D)                             # the rows of the two blocks separated
+    Delta_{n,1}  (3 x 3)
+         1  2 |    3
+    1  1.5  . |    .
+    2    .  2 |    .
+    ----------------
+    3    .  . |  0.5
     """
 
     def __init__(self, value, name=None, row_blocks=None, col_blocks=None, sparse=None,
@@ -294,8 +308,19 @@ class Labelled:
 
 
 class LabelledGroup:
-    """Several :class:`Labelled` displays shown one after the other (a listing result, a
-    :class:`~sayedcnn.Params`); indexable by position or by caption."""
+    r"""Several :class:`Labelled` displays shown one after the other (a listing result, a
+    :class:`~sayedcnn.Params`); indexable by position or by caption.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.teaching.show import labelled
+    >>> p = sc.Params(W_ff={1: np.ones((2, 3))}, theta_ff={1: np.zeros(2)})
+    >>> group = labelled(p)
+    >>> len(group), group[r"\theta_{\ell=1}"].shape
+    (2, (2, 1))
+    """
 
     def __init__(self, items, title=None):
         self.items = list(items)

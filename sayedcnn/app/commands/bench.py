@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sys
 
-__all__ = ["add_arguments", "run"]
+__all__ = []
 
 
 def add_arguments(parser):

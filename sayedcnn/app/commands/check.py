@@ -23,8 +23,8 @@ import time
 
 import numpy as np
 
-__all__ = ["add_arguments", "run", "random_network", "rel_diff", "fd_diff",
-           "sampled_numerical_gradient", "sample_entries", "four_way"]
+__all__ = ["random_network", "rel_diff", "fd_diff", "sampled_numerical_gradient",
+           "sample_entries", "four_way"]
 
 #: Tolerances on the relative difference: exact reformulations, and finite differences.
 TOL_EXACT = 1e-9
@@ -58,7 +58,18 @@ def rel_diff(a, b, floor=None):
 
     The measure is :func:`sayedcnn.reference.compare.max_rel_diff` with that floor: a NaN,
     an unmatched infinity, a shape mismatch or an array missing on either side gives
-    ``inf``."""
+    ``inf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.app.commands.check import rel_diff
+    >>> a = sc.Params(W_ff={1: np.array([1.0, 2.0])}, theta_ff={1: np.zeros(1)})
+    >>> b = sc.Params(W_ff={1: np.array([1.0, 2.2])}, theta_ff={1: np.zeros(1)})
+    >>> round(rel_diff(a, b), 12)        # 0.2 / max(2, 2.2)
+    0.090909090909
+    """
     from ...reference.compare import max_rel_diff
 
     if floor is None:
@@ -84,7 +95,18 @@ def fd_diff(approx, exact):
     whole gradient is the fair measure (an array whose derivatives are all tiny would
     otherwise magnify that noise). A NaN, an unmatched infinity, a shape mismatch or an
     array missing on either side gives ``inf`` (checked by
-    :func:`sayedcnn.reference.compare.max_rel_diff`)."""
+    :func:`sayedcnn.reference.compare.max_rel_diff`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.app.commands.check import fd_diff
+    >>> g = sc.Params(W_ff={1: np.array([4.0, 2.0])}, theta_ff={1: np.zeros(1)})
+    >>> a = sc.Params(W_ff={1: np.array([4.0, 2.0 + 1e-8])}, theta_ff={1: np.zeros(1)})
+    >>> bool(abs(fd_diff(a, g) - 2.5e-9) < 1e-15)   # 1e-8 / 4
+    True
+    """
     from ...reference.compare import array_sets, max_rel_diff
 
     if max_rel_diff(approx, exact) == float("inf"):
@@ -113,6 +135,16 @@ def sampled_numerical_gradient(fun, params, entries, h=1e-6):
     pre-activation across the kink of ReLU or two pooled values past each other in a
     network with thousands of them; the rounding error it costs is about
     :math:`10^{-9}` of the derivatives' scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.app.commands.check import sampled_numerical_gradient
+    >>> p = sc.Params(W_ff={1: np.array([1.0, 3.0])}, theta_ff={1: np.zeros(1)})
+    >>> J = lambda q: float((q.W_ff[1] ** 3).sum())          # dJ/dw = 3 w^2
+    >>> [round(g, 6) for g in sampled_numerical_gradient(J, p, [("W_ff", 1, 1)])]
+    [27.0]
     """
     from ...reference.finite_diff import central_differences
 
@@ -132,7 +164,18 @@ def sampled_numerical_gradient(fun, params, entries, h=1e-6):
 
 
 def sample_entries(params, n, rng):
-    """``n`` entries ``(group, key, flat_index)`` drawn uniformly over all parameters."""
+    """``n`` entries ``(group, key, flat_index)`` drawn uniformly over all parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.app.commands.check import sample_entries
+    >>> p = sc.Params(W_ff={1: np.ones((2, 3))}, theta_ff={1: np.zeros(2)})
+    >>> entries = sample_entries(p, 4, np.random.default_rng(0))
+    >>> len(entries), all(group in ("W_ff", "theta_ff") for group, _, _ in entries)
+    (4, True)
+    """
     items = [(g, k, a.size) for g, k, a in params.items()]
     sizes = np.array([s for *_, s in items])
     total = int(sizes.sum())
@@ -158,6 +201,17 @@ def four_way(net, params, X, Gamma, rho1=0.0, rho2=0.0, n_fd=30, seed=0, full_fd
     random entries drawn with ``seed`` (every entry with ``full_fd``, through
     :func:`sayedcnn.reference.finite_diff.numerical_gradient`); their difference is measured
     by :func:`fd_diff`, against the largest derivative of all.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sayedcnn as sc
+    >>> from sayedcnn.app.commands.check import four_way
+    >>> net = sc.Network((4, 4), conv=[sc.Conv(1, mask=2, pool=("mean", 2))], outputs=2)
+    >>> X, Gamma = np.random.default_rng(0).random((2, 1, 4, 4)), np.eye(2)
+    >>> res = four_way(net, net.init(0), X, Gamma, n_fd=5)
+    >>> res["fused"] < 1e-12, res["loops"] < 1e-12, res["fd"] < 1e-7
+    (True, True, True)
     """
     secs, grads = {}, {}
 
@@ -231,9 +285,18 @@ def _random_layer(rng, shape, D_prev):
 
 
 def random_network(rng, max_tries=100):
-    r"""Draw a small random :class:`~sayedcnn.network.Network` (and its description).
+    r"""Draw a small random :class:`~sayedcnn.network.Network`.
 
     Layers whose sizes do not fit (a pooling block larger than its map) are redrawn.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.app.commands.check import random_network
+    >>> net = random_network(np.random.default_rng(0))
+    >>> X = np.zeros((1, net.input_depth, *net.input_shape))
+    >>> net.predict(net.init(0), X).shape == (1, net.n[-1])
+    True
     """
     from ...network import Network
 

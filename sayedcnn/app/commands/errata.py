@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 import textwrap
 
-__all__ = ["add_arguments", "run"]
+__all__ = []
 
 
 def add_arguments(parser):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["add_arguments", "run"]
+__all__ = []
 
 
 def add_arguments(parser):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["add_arguments", "run"]
+__all__ = []
 
 
 def add_arguments(parser):

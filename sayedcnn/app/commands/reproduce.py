@@ -33,7 +33,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["add_arguments", "run", "collect", "select", "numbers", "SEED_MODULES"]
+__all__ = ["collect", "select", "numbers", "SEED_MODULES"]
 
 #: The seed-note modules whose ``examples()`` are reproduced, in order.
 SEED_MODULES = ("s000", "s001", "s002", "s004")
@@ -55,7 +55,15 @@ def collect(symbolic=True, notes=None, errors=None):
     """All examples: the chapter's, the listings', the symbolic ones (if sympy is present and
     ``symbolic``), and the seed notes' (modules that are missing are skipped with a note in
     ``notes``; a seed module that fails to import or to build its examples is reported in
-    ``errors``)."""
+    ``errors``).
+
+    Examples
+    --------
+    >>> from sayedcnn.app.commands.reproduce import collect
+    >>> examples = collect(symbolic=False)
+    >>> all(e.ok for e in examples)
+    True
+    """
     from ...fidelity.book_examples import chapter_examples, listing_examples
 
     notes = [] if notes is None else notes
@@ -153,7 +161,15 @@ def _matches(ex, tok):
 
 
 def select(examples, tokens):
-    """The examples that match one of ``tokens`` (all when ``tokens`` is empty)."""
+    """The examples that match one of ``tokens`` (all when ``tokens`` is empty).
+
+    Examples
+    --------
+    >>> from sayedcnn.app.commands.reproduce import collect, select
+    >>> rows = select(collect(symbolic=False), ["1201"])
+    >>> sorted({e.erratum for e in rows if e.erratum})
+    ['E-1201']
+    """
     if not tokens:
         return list(examples)
     toks = [t for t in (_token(tok) for tok in tokens) if t is not None]
@@ -183,7 +199,14 @@ def _indent(text, prefix):
 
 
 def mark(ex):
-    """``ok``, the erratum id, or ``FAIL``."""
+    """``ok``, the erratum id, or ``FAIL``.
+
+    Examples
+    --------
+    >>> from sayedcnn.app.commands.reproduce import collect, mark, select
+    >>> [mark(e) for e in select(collect(symbolic=False), ["1149"])][:2]
+    ['ok', 'E-1149']
+    """
     if not ex.ok:
         return "FAIL"
     return "ok" if ex.erratum is None else ex.erratum

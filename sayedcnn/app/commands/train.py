@@ -38,7 +38,7 @@ import numpy as np
 
 from ...interop.io import _json_default
 
-__all__ = ["add_arguments", "run", "PRESETS", "build_network", "confusion_matrix"]
+__all__ = ["PRESETS", "build_network", "confusion_matrix"]
 
 #: Defaults per data set: the architecture and the training settings of the default run,
 #: chosen by the trials listed in README.md. ``mu`` is per loss: the quadratic risk with
@@ -129,7 +129,15 @@ def build_network(image_shape, depths, mask, hidden, activation="relu", loss="cr
     r"""The network of the default run: ``C = len(depths)`` correlation layers with square
     ``mask`` masks, 'same' padding, stride 1, ``activation`` and 2x2 max-pooling (while
     the map is at least 2x2), then hidden layers ``hidden`` and ``n_classes`` outputs
-    (softmax with ``cross_entropy``, sigmoid with the book's ``quadratic`` risk (47.1229))."""
+    (softmax with ``cross_entropy``, sigmoid with the book's ``quadratic`` risk (47.1229)).
+
+    Examples
+    --------
+    >>> from sayedcnn.app.commands.train import build_network
+    >>> net = build_network((28, 28), depths=(16, 32), mask=5, hidden=(64,))
+    >>> [ly.D for ly in net.layers], [ly.P_out for ly in net.layers], net.n[1:]
+    ([16, 32], [196, 49], [1568, 64, 10])
+    """
     from ...network import Conv, Network
 
     conv, shape = [], tuple(image_shape)
@@ -143,14 +151,34 @@ def build_network(image_shape, depths, mask, hidden, activation="relu", loss="cr
 
 
 def confusion_matrix(labels, predicted, n_classes):
-    """Counts ``M[i, j]`` of images of class ``i`` predicted as ``j``."""
+    """Counts ``M[i, j]`` of images of class ``i`` predicted as ``j``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.app.commands.train import confusion_matrix
+    >>> confusion_matrix(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), 3)
+    array([[1, 0, 0],
+           [0, 1, 1],
+           [0, 0, 1]])
+    """
     M = np.zeros((n_classes, n_classes), dtype=int)
     np.add.at(M, (np.asarray(labels), np.asarray(predicted)), 1)
     return M
 
 
 def format_confusion(M):
-    """The confusion matrix as text, rows the true class, columns the predicted one."""
+    """The confusion matrix as text, rows the true class, columns the predicted one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sayedcnn.app.commands.train import format_confusion
+    >>> print(format_confusion(np.array([[2, 0], [1, 3]])))   # doctest: +NORMALIZE_WHITESPACE
+             0   1   recall
+       0     2   0   100.0%
+       1     1   3    75.0%
+    """
     Q = M.shape[0]
     w = max(4, len(str(int(M.max()))) + 1)
     lines = [" " * 6 + "".join(f"{j:>{w}}" for j in range(Q)) + "   recall"]

@@ -1,1 +1,3 @@
 """Golden traces shipped with the package (see :mod:`sayedcnn.interop.golden`)."""
+
+__all__ = []
