@@ -552,3 +552,94 @@ def test_pooling_errors():
         pool.backprop(np.ones(5), y)
     with pytest.raises(ValueError, match="contains NaN"):
         pool.pool(np.full(16, np.nan))
+
+
+# ---------------------------------------------------------------------------
+# Boundaries and corner cases (each one a mutant the tests above let through)
+# ---------------------------------------------------------------------------
+
+
+def test_a_map_of_one_entry_is_pooled_by_one_region():
+    """P = 1 is the smallest map (47.1187); P = 0 is refused. Pooling over regions has no
+    block and no stride."""
+    pool = Pooling("max", regions=[[0]], P=1)
+    assert pool.P == 1 and pool.P_out == 1 and pool.block is None and pool.stride is None
+    assert_array_equal(pool.pool([-3.0]), [-3.0])
+    with pytest.raises(ValueError, match=r"^P must be a positive integer \(47\.1187\), got 0$"):
+        Pooling("max", regions=[[0]], P=0)
+
+
+def test_max_pooling_over_unequal_regions_of_negative_entries():
+    """The padding of a short region never wins a maximum (47.1196b): regions of 3 and 1
+    entries, all negative."""
+    pool = Pooling("max", regions=[[0, 1, 2], [3]], P=4)
+    y = np.array([-3.0, -1.0, -2.0, -5.0])
+    assert_array_equal(pool.pool(y), [-1.0, -5.0])
+    assert_array_equal(pool.gradient_matrix(y), [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    assert_array_equal(pool.backprop(np.array([2.0, 3.0]), y), [0.0, 2.0, 0.0, 3.0])
+
+
+def test_l2_gradient_of_a_region_with_a_single_nonzero_entry():
+    """g = y / t (47.1196d) is e_1 for y(Omega) = (4, 0, 0, 0): t / s is exactly 1 there."""
+    pool = Pooling("l2", in_shape=(2, 2), block=2)
+    assert_array_equal(pool.gradient_matrix(np.array([4.0, 0.0, 0.0, 0.0])), [[1, 0, 0, 0]])
+    assert_array_equal(pool.gradient_matrix(np.array([0.0, 0.0, -0.25, 0.0])), [[0, 0, -1, 0]])
+
+
+def test_upv_from_the_gradient_matrix_equals_upv_from_the_map():
+    """upv(v) = col{v(p') g_p'} (47.1200), with G given or computed from y (47.1196)."""
+    rng = np.random.default_rng(5)
+    pool = Pooling("max", in_shape=(4, 4), block=2)
+    y, v = rng.standard_normal(16), rng.standard_normal(4)
+    G = pool.gradient_matrix(y)
+    assert_array_equal(pool.upv(v, G=G), pool.upv(v, y))
+    assert_array_equal(pool.upv(v, G=G), (v[:, None] * G).reshape(-1))
+
+
+def _bad_calls():
+    pool = Pooling("max", in_shape=(4, 4), block=2)
+    y, v = np.arange(16.0), np.ones(4)
+    return [
+        (lambda: Pooling("max", in_shape=(0, 4), block=2), ValueError,
+         r"^in_shape must be >= 1 along each axis \(47\.1187\), got \(0, 4\)$"),
+        (lambda: pool.upv(v.reshape(4, 1), y), ValueError,
+         r"^v must be 1-dimensional \(47\.1200\), got shape \(4, 1\)$"),
+        (lambda: pool.upv(v), ValueError,
+         r"^upv needs the map y \(or its gradient matrix G\) \(47\.1200\)$"),
+        (lambda: pool.upv(v, G=np.ones(16)), ValueError,
+         r"^G must be 2-dimensional \(47\.1196\), got shape \(16,\)$"),
+        (lambda: pool.upv(v, G=np.ones((4, 3))), ValueError,
+         r"^G must be P' x R = 4 x 4 \(47\.1196\), got \(4, 3\)$"),
+        (lambda: pool.upv(v, G=np.full((4, 4), np.nan)), ValueError,
+         r"^G contains NaN \(47\.1196\); all entries must be finite$"),
+        (lambda: pool.permute("y"), TypeError,
+         r"^y must be a real numeric array \(47\.1202\), got a string$"),
+        (lambda: pool.permute_sharp(None), TypeError,
+         r"^y_o must be a real numeric array \(47\.1204\), got None$"),
+        (lambda: pool.backprop(v, "y"), TypeError,
+         r"^y must be a real numeric array \(47\.1244\), got a string$"),
+        (lambda: pool.backprop(None, y), TypeError,
+         r"^v must be a real numeric array \(47\.1244\), got None$"),
+        (lambda: pool.backprop(3.0, y), ValueError,
+         r"^v must have P' = 4 rows \(47\.1244\), .*got a scalar$"),
+    ]
+
+
+@pytest.mark.parametrize("k", range(11))
+def test_errors_name_the_quantity_the_expectation_and_the_equation(k):
+    """Each message starts with the quantity's name and gives its equation."""
+    call, exc, pattern = _bad_calls()[k]
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def test_l2_pooling_of_symbols_is_refused_with_the_reason():
+    """The symbolic listing cannot take square roots of sympy entries (47.1176)."""
+    from sayedcnn.pooling import gradient_matrix, pool_map
+
+    pool = Pooling("l2", in_shape=(2, 2), block=2)
+    y = np.array([object() for _ in range(4)], dtype=object)
+    why = r"^l2 pooling needs a square root; it is not defined for object arrays$"
+    for step in (pool_map, gradient_matrix):
+        with pytest.raises(TypeError, match=why):
+            step(pool, y)
