@@ -357,3 +357,34 @@ def test_parameter_count_effective_vs_book():
     eff_conv = ly1.S * ly1.D_in * ly1.D + ly1.D + ly2.S * 3 + ly2.D  # 3 connections in layer 2
     ff = sum(net.n[l + 1] * net.n[l] + net.n[l + 1] for l in range(1, net.L))
     assert counts == {"book": book_conv + ff, "effective": eff_conv + ff}
+
+
+def test_eq_47_1206_1225_size_table_of_a_network_with_a_connection_table():
+    """Every row of sizes() and size_table() for a network with stride, padding, a table and
+    a hidden layer: D_c, S_c = mask entries x D_(c-1) ... as the book counts them (47.1206)-
+    (47.1225), written out by hand."""
+    net = Network((7, 6), input_depth=2,
+                  conv=[Conv(3, (3, 2), padding="valid", stride=(2, 1), pool=("mean", (1, 2)),
+                             activation="relu"),
+                        Conv(2, 2, connections=[[0, 2], [1]], pool=None)],
+                  hidden=[4], outputs=3)
+    rows = net.sizes()
+    assert rows[0] == {"layer": "input", "D": 2, "shape": (7, 6), "M": 42}
+    assert rows[1] == {"layer": "c=1", "D": 3, "S": 6, "P": 15, "P'": 6, "mask": (3, 2),
+                       "stride": (2, 1), "map": (3, 5), "pooled": (3, 2), "pool": "mean",
+                       "f": "relu", "connections": 6}
+    assert rows[2] == {"layer": "c=2", "D": 2, "S": 4, "P": 6, "P'": 6, "mask": (2, 2),
+                       "stride": (1, 1), "map": (3, 2), "pooled": (3, 2), "pool": "none",
+                       "f": "tanh", "connections": 3}
+    assert rows[3:] == [{"layer": "l=1", "n": 12, "f": "-"},
+                        {"layer": "l=2", "n": 4, "f": "sigmoid"},
+                        {"layer": "l=3", "n": 3, "f": "sigmoid"}]
+    assert net.size_table().splitlines() == [
+        "layer    D_c  S_c    P_c   P_c'       map    pooled        pool        f    n_l",
+        "input      2          42              7x6",
+        "c=1        3    6     15      6       3x5       3x2        mean     relu",
+        "c=2        2    4      6      6       3x2       3x2        none     tanh",
+        "l=1                                                                    -     12",
+        "l=2                                                              sigmoid      4",
+        "l=3                                                              sigmoid      3",
+    ]
