@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import sayedcnn
-from sayedcnn import Conv, Network, Params
+from sayedcnn import Conv, Network, Params, Pooling
 from sayedcnn.forward import forward_listing
 from sayedcnn.fused import forward_fused, gradients_fused
 from sayedcnn.reference import loops
@@ -388,3 +388,98 @@ def test_eq_47_1206_1225_size_table_of_a_network_with_a_connection_table():
         "l=2                                                              sigmoid      4",
         "l=3                                                              sigmoid      3",
     ]
+
+
+def _network_bad_calls():
+    import sayedcnn.network as nw
+
+    ok = dict(conv=[Conv(1, 2)], outputs=2)
+    return [
+        (lambda: Network((2**13, 2**7), input_depth=2**8, **ok), ValueError,
+         r"^an image of D_0 x rows x cols = 256 x 8192 x 128 would have 268,435,456 entries "
+         r"\(47\.1216\), more than the 134,217,728 \(2\*\*27\) a sayedcnn network builds$"),
+        (lambda: Network((3, 5), conv=[Conv(1, (4, 2), padding="valid")], outputs=2), ValueError,
+         r"^conv layer c = 1 on its 3 x 5 input map: mask size 4 along axis 0 is larger"),
+        (lambda: Network((2**12, 2**10), conv=[Conv(1, (8, 5))], outputs=2), ValueError,
+         r"^the partition matrix V_1 of layer c = 1 \(mask \(8, 5\), padding 'same', on a "
+         r"4096 x 1024 map\) would have 167,772,160 entries"),
+        (lambda: Network((64, 128), conv=[Conv(1, 1)], hidden=[8192, 8192], outputs=2),
+         ValueError,
+         r"^the parameters all together would have 134,250,500 entries \(47\.1224\), more "
+         r"than the 134,217,728"),
+        (lambda: Network((4, 6), conv=[Conv(1, 2, pool=Pooling("max", in_shape=(6, 4),
+                                                              block=2))], outputs=2),
+         ValueError, r"^the Pooling of layer c = 1 tiles a 6 x 4 map but the feature map of "
+                     r"layer c = 1 is 4 x 6 \(47\.1208\)$"),
+        (lambda: Network((2, 3), conv=[Conv(1, 1, pool={"block": 1})], outputs=2), ValueError,
+         r"^pooling kind must be one of"),
+        (lambda: Network((2, 3), conv=[Conv(1, 1, pool={"kind": "max", "regions": [[0, 1]],
+                                                        "P": 6.0})], outputs=2), ValueError,
+         r"^pool of layer c = 1: P = 6\.0, but the regions pool the feature map of layer "
+         r"c = 1, 2 x 3, P_1 = 6 entries \(47\.1208\)$"),
+        (lambda: Network((4, 4), conv=[Conv(1, 1, pool=("max", 2, 2, 2))], outputs=2),
+         ValueError, r"^pool of layer c = 1 must be None, \(kind, block\[, stride\]\)"),
+        (lambda: Network((4, 6), **ok).check_images(np.zeros((1, 1, 6, 4))), ValueError,
+         r"^X must be N x D_0 x rows x cols = N x 1 x 4 x 6"),
+        (lambda: Network((4, 6), **ok).check_params(
+            Network((4, 6), **ok).init(0).__class__(
+                W_conv={1: np.zeros((4, 1))}, Theta_conv={1: 0.0},
+                W_ff={1: np.zeros((2, 24))}, theta_ff={1: np.zeros(2)})), ValueError,
+         r"got a scalar"),
+        (lambda: nw._too_large(nw.MAX_ENTRIES + 1, "a thing", "47.1"), ValueError,
+         r"^a thing would have 134,217,729 entries \(47\.1\)"),
+    ]
+
+
+@pytest.mark.parametrize("k", range(11))
+def test_network_errors_name_the_quantity_the_expectation_and_the_equation(k):
+    call, exc, pattern = _network_bad_calls()[k]
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def test_the_size_guards_count_exactly():
+    """The guard on allocations (sayedcnn.network.MAX_ENTRIES): 2^27 entries are allowed;
+    the rows of a layer's partition matrix are bounded by (rows + 2 p_r)(cols + 2 p_c) k_r k_c
+    from its description alone (47.1152)."""
+    import sayedcnn.network as nw
+
+    nw._too_large(nw.MAX_ENTRIES, "a thing", "47.1")  # no error at the limit itself
+    assert nw._partition_rows_bound((3, 5), Conv(1, (2, 4), padding=(1, 2))) == 5 * 9 * 8
+    assert nw._partition_rows_bound((3, 5), Conv(1, (2, 4), padding=0)) == 3 * 5 * 8
+    assert nw._partition_rows_bound((3, 5), Conv(1, (2, 4), padding="same")) == 3 * 5 * 8
+    assert nw._partition_rows_bound((3, 5), Conv(1, "big")) is None
+
+
+def test_a_pooling_object_or_regions_pool_the_layer():
+    """pool= given as a Pooling or as regions pools the map (47.1208), rectangular maps too."""
+    x = np.random.default_rng(2).standard_normal((1, 4, 6))
+    for pool in (Pooling("max", in_shape=(4, 6), block=2),
+                 {"kind": "max", "regions": [[0, 1, 4, 5], [2, 3, 6, 7]], "P": 24}):
+        net = Network((4, 6), conv=[Conv(1, 1, pool=pool, activation="linear")], outputs=2)
+        p = net.init(0)
+        ly = net.layers[0]
+        assert ly.pooled and ly.P == 24
+        res = net.forward(p, x)
+        y = res.y_conv[1, 1]
+        assert_allclose(res.t_conv[1, 1], ly.pooling.pool(y), rtol=1e-15)
+        assert res.t_conv[1, 1].size == ly.pooling.P_out < 24
+
+
+def test_defaults_of_network_init_predict_backward_and_sgd_step():
+    """outputs = 10; init() is init(0) with weights of variance 1/fan_in; predict is the
+    engine's output; backward keeps no V unless asked; sgd_step's rho default to 0."""
+    net = Network((4, 6), conv=[Conv(2, 1)], hidden=[100])
+    assert net.n[-1] == 10
+    p = net.init()
+    assert p.max_rel_diff(net.init(0)) == 0.0
+    assert np.abs(p.W_ff[2]).max() < 1.0  # n_2 = 100: standard deviation 0.1
+    assert 0 < np.abs(p.W_conv[1]).max() < 6.0  # fan-in 1 (a 1 x 1 mask on one map)
+    x = np.random.default_rng(0).standard_normal((3, 1, 4, 6))
+    G = np.eye(10)[:3]
+    assert np.array_equal(net.predict(p, x), net.forward(p, x, method="fused").output)
+    res = net.forward(p, x[0])
+    assert not net.backward(p, res, G[0]).V
+    a = net.sgd_step(p, x, G, 0.1)
+    b = net.sgd_step(p, x, G, 0.1, rho1=0.0, rho2=0.0, method="fused")
+    assert a.max_rel_diff(b) == 0.0

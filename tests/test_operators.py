@@ -6,6 +6,8 @@ Outside references: numpy/scipy Kronecker products, ``scipy.signal.correlate2d``
 loops over the book's index equations.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -658,3 +660,159 @@ def test_eq_47_1252_V_ddc_dimension_errors():
         V_ddc([[1.0]], [1.0], 1, 1)
     with pytest.raises(ValueError, match="contains NaN"):
         V_ddc(V_c_1252(), [1.0, np.nan], 4, 2)
+
+
+# ---------------------------------------------------------------------------
+# Boundaries and corner cases (each one a mutant the tests above let through)
+# ---------------------------------------------------------------------------
+
+
+def _operator_bad_calls():
+    from sayedcnn import operators as op
+
+    part = sliding_partition((3, 3), 2, padding="valid")
+    return [
+        (lambda: op.correlate(np.ones(4), np.ones((2, 2))), ValueError,
+         r"^image must be 2-dimensional \(47\.1133\), got shape \(4,\)$"),
+        (lambda: op.correlate(np.ones((4, 4)), np.ones(4)), ValueError,
+         r"^mask W must be 2-dimensional \(47\.1133\), got shape \(4,\)$"),
+        (lambda: op.correlate(np.ones((4, 4)), "W"), TypeError,
+         r"^mask W must be a real numeric array \(47\.1133\), got a string$"),
+        (lambda: op.convolve(np.ones(4), np.ones((2, 2))), ValueError,
+         r"^image must be 2-dimensional \(47\.1139\), got shape \(4,\)$"),
+        (lambda: op.convolve(np.ones((4, 4)), np.ones(4)), ValueError,
+         r"^mask must be 2-dimensional \(47\.1139\), got shape \(4,\)$"),
+        (lambda: op.commutation_matrix(2, 0), ValueError,
+         r"^cols of X must be >= 1 \(47\.1127\), got 0$"),
+        (lambda: op.edge_magnitude(np.ones((3, 3)), [np.ones((3, 3))] * 3), ValueError,
+         r"^masks must be a pair \(W_x, W_y\) of 2-D masks \(47\.1141\), got list of shape "
+         r"\(3, 3, 3\)$"),
+        (lambda: op.edge_magnitude(np.full((1, 1), 1.5e308), (np.ones((1, 1)),) * 2), ValueError,
+         r"^the gradient magnitude sqrt\(F_x\^2 \+ F_y\^2\) \(47\.1142\) exceeds the largest "
+         r"float64 \(about 1\.8e308\)$"),
+        (lambda: op.correlate(np.full((3, 3), 1e308), np.full((3, 3), 1e10)), ValueError,
+         r"^the correlation F of the image with the mask W \(47\.1133\) overflows: some "
+         r"\|F\(r, c\)\| exceed the largest float64 \(about 1\.8e308\)$"),
+        (lambda: op.partition_matrix([[0, 1], [2]], 3), ValueError,
+         r"^index_lists must hold P lists of the same size S \(47\.1148\)$"),
+        (lambda: sliding_partition((3, 4), (2, 5), padding="valid"), ValueError,
+         r"^mask size 5 along axis 1 is larger than the map size 4 with 'valid' padding "
+         r"\(47\.1133\)$"),
+        (lambda: op.patch_indicator(part.V, part.P, 0), ValueError,
+         r"^S, the size of each subvector must be >= 1 \(47\.1151\), got 0$"),
+        (lambda: op.patch_indicator([[1.0]], 1, 1), TypeError,
+         r"^V must be a scipy\.sparse matrix or ndarray \(47\.1151\), got list$"),
+        (lambda: op.patch_matrix(np.ones(3), np.ones(3), 1), ValueError,
+         r"^V must be a 2-D matrix \(47\.1152\), got shape \(3,\)$"),
+        (lambda: op.patch_matrix(np.ones((3, 2)), np.ones(2), 2), ValueError,
+         r"^V has 3 rows, not a multiple of S = 2 \(47\.1152\)$"),
+        (lambda: op.patch_matrix(np.ones((2, 2)), np.ones(2), 2.0), TypeError,
+         r"^S, the size of each subvector must be an integer \(47\.1152\)"),
+        (lambda: op.V_ddc(part.V, np.ones(4), part.P, 4.0), TypeError,
+         r"^S_\(c\+1\) must be an integer \(47\.1252\), got 4\.0$"),
+        (lambda: op.V_ddc(part.V, np.ones((1, 4)), part.P, part.S), ValueError,
+         r"^w must be 1-dimensional \(47\.1257\), got shape \(1, 4\)$"),
+    ]
+
+
+@pytest.mark.parametrize("k", range(18))
+def test_operator_errors_name_the_quantity_the_expectation_and_the_equation(k):
+    call, exc, pattern = _operator_bad_calls()[k]
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def test_correlate_near_the_largest_float_is_exact_and_silent():
+    """Entries whose products overflow are summed after exact rescaling by powers of two
+    (47.1133): the result is the exact value, and numpy warns about nothing."""
+    from sayedcnn.operators import correlate
+
+    big = np.ldexp(1.0, 1000)  # 2^1000: products 2^1000 * 2^20 overflow float64
+    image = np.array([[big, big / 2], [big / 4, -big / 8]])
+    mask = np.array([[np.ldexp(1.0, 20), 3.0], [0.5, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        F = correlate(image, mask, padding="valid")
+    want = big * 2.0**20 + big / 2 * 3.0 + big / 4 * 0.5 - big / 8  # well below 1.8e308
+    assert F.shape == (1, 1) and F[0, 0] == want
+    tiny = np.array([[1e300, 0.0], [0.0, 1e-300]])  # far apart: direct sums, no rescaling
+    assert_array_equal(correlate(tiny, np.ones((1, 1))), tiny)
+
+
+def test_edge_magnitude_of_two_positive_correlations():
+    """sqrt(F_x^2 + F_y^2) (47.1142) with F_x = F_y > 0 everywhere is sqrt(2) F_x."""
+    from sayedcnn.operators import correlate, edge_magnitude
+
+    image, W = np.arange(1.0, 10.0).reshape(3, 3), np.ones((2, 2))
+    F = correlate(image, W)
+    assert (F > 0).all()
+    assert_allclose(edge_magnitude(image, (W, W)), np.sqrt(2.0) * F, rtol=1e-15)
+
+
+def test_convolve_a_one_entry_image_and_a_mask_larger_than_the_image():
+    """(47.1139) by its sum, against loops, where the mask overhangs the image on every side."""
+    from sayedcnn.operators import convolve
+
+    assert_array_equal(convolve(np.array([[2.0]]), np.array([[3.0]])), [[6.0]])
+    rng = np.random.default_rng(3)
+    image, K = rng.standard_normal((2, 3)), rng.standard_normal((5, 6))
+    rows, cols = image.shape
+    cr, cc = 5 - 1 - (5 - 1) // 2, 6 - 1 - (6 - 1) // 2
+    want = np.zeros_like(image)
+    for r in range(rows):
+        for c in range(cols):
+            for a in range(5):
+                for b in range(6):
+                    i, j = r - (a - cr), c - (b - cc)
+                    if 0 <= i < rows and 0 <= j < cols:
+                        want[r, c] += K[a, b] * image[i, j]
+    assert_allclose(convolve(image, K), want, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("in_shape, mask, stride, padding, before, after", [
+    ((5, 5), 3, 2, "same", (1, 1), (1, 1)),
+    ((5, 4), 2, 2, "valid", (0, 0), (0, 0)),
+    ((4, 7), (3, 2), (1, 3), 1, (1, 1), (1, 0)),
+    ((6, 6), 4, 1, "same", (1, 1), (2, 2)),
+])
+def test_padding_before_and_after_each_axis(in_shape, mask, stride, padding, before, after):
+    """The zeros added before and after each axis (docs/conventions.md, *Patches and
+    partitions*): the last window ends at (n_out - 1) s + k - before."""
+    part = sliding_partition(in_shape, mask, stride=stride, padding=padding)
+    assert part.pad_before == before and part.pad_after == after
+
+
+def test_products_with_symbols_stay_exact():
+    """sparse_apply on object arrays: only the stored nonzeros enter, a coefficient 1 adds the
+    symbol itself, whole numbers stay integers, an empty row is 0; a matrix argument goes
+    through the exact dense form."""
+    sympy = pytest.importorskip("sympy")
+    from sayedcnn.operators import exact_dense, sparse_apply
+
+    x = np.array(sympy.symbols("x0:4"), dtype=object)
+    A = sp.csr_matrix(np.array([[1.0, 2.0, 0.0, 0.5],
+                                [0.0, 0.0, 0.0, 0.0],
+                                [3.0, 1.0, 1.0, 0.0]]))
+    A.data[1] = 2.0
+    out = sparse_apply(A, x)
+    assert out.dtype == object and out.shape == (3,)
+    assert out[0] == x[0] + 2 * x[1] + 0.5 * x[3] and out[1] == 0
+    assert out[2] == 3 * x[0] + x[1] + x[2]
+    assert isinstance(out[2].coeff(x[0]), sympy.Integer)
+    X2 = np.stack([x, x]).T  # 4 x 2
+    assert all(sympy.expand(a - b) == 0 for a, b in zip(sparse_apply(A, X2)[:, 1], out))
+    D = exact_dense(sp.csr_matrix(np.array([[1.0, 0.0, 2.0]])))
+    assert D.shape == (1, 3) and D.dtype == object and all(type(v) is int for v in D[0])
+    H = exact_dense(sp.csr_matrix(np.array([[0.5, 1.0]])))
+    assert H.dtype == object and H[0, 0] == 0.5
+
+
+def test_structure_matrices_are_csr_of_floats():
+    """patch_indicator (47.1150), the skeleton (47.1255) and I (x) 1_S (47.1257) are CSR."""
+    from sayedcnn.operators import V_ddc_skeleton, patch_indicator, vddc_sums
+
+    part = sliding_partition((3, 3), 2, padding="valid")
+    V_int = part.V.astype(np.int64)
+    for M in (patch_indicator(V_int, part.P, part.S), V_ddc_skeleton(part.V, part.P, part.S),
+              vddc_sums(part.P, part.S)):
+        assert M.format == "csr" and M.dtype == np.float64
