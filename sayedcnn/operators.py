@@ -444,7 +444,8 @@ def edge_magnitude(image, masks=None):
     with np.errstate(over="ignore"):
         G = np.sqrt(Fx**2 + Fy**2)  # (47.1142)
     if not np.all(np.isfinite(G)):
-        G = np.hypot(Fx, Fy)  # (47.1142) without squaring entries near the largest float
+        with np.errstate(over="ignore"):
+            G = np.hypot(Fx, Fy)  # (47.1142) without squaring entries near the largest float
         if not np.all(np.isfinite(G)):
             raise ValueError("the gradient magnitude sqrt(F_x^2 + F_y^2) (47.1142) exceeds the "
                              "largest float64 (about 1.8e308)")
