@@ -145,3 +145,115 @@ def test_engine_l2_pooling_of_tiny_entries_neither_underflows_nor_differs(block,
     g_f = net.gradients(p, X, np.ones((1, 1)), method="fused")
     g_l = net.gradients(p, X, np.ones((1, 1)), method="listing")
     assert g_f.max_rel_diff(g_l) < 1e-12
+
+
+# ---------------------------------------------------------------------------
+# Every pooling geometry through the engine (each one a path mutants survived on)
+# ---------------------------------------------------------------------------
+
+_RAGGED = [[0, 1, 5, 6], [2, 7], [3, 4, 8, 9, 10], [11, 12, 13, 14, 15, 16], [17, 18, 19]]
+_GEOMETRIES = {
+    "tiles": {"block": 2},  # 4 x 6 map, blocks that tile it
+    "leftover": {"block": (3, 4)},  # rows and columns that no block covers
+    "overlap": {"block": 2, "stride": 1},  # overlapping windows: T^T sums
+    "ragged": {"regions": _RAGGED, "P": 24},  # regions of 2 to 6 entries, 4 entries in none
+}
+
+
+def _pool_spec(kind, geometry):
+    spec = {"kind": kind, **_GEOMETRIES[geometry]}
+    if kind == "subsample":
+        spec["retain"] = 1
+    if kind == "correlation":
+        if geometry == "ragged":
+            return None  # a mask needs regions of one size
+        R = int(np.prod(np.broadcast_to(spec["block"], 2)))
+        spec["mask"] = np.linspace(-1.0, 2.0, R)
+    return spec
+
+
+@pytest.mark.parametrize("geometry", list(_GEOMETRIES))
+@pytest.mark.parametrize("kind", ["max", "mean", "l2", "subsample", "correlation"])
+@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "linear"])
+def test_eq_47_1262_every_pooling_geometry_engine_equals_listing(kind, geometry, act):
+    """Pooling by every kind (Table 47.13) over tiling, partial, overlapping and ragged
+    regions, at layer 1 (of two maps) with layer 2 behind it: the engine's derivatives of
+    J_emp (47.1275) and outputs equal the listing's to 1e-12. The image is zero on its left
+    half, so regions of zeros (l2 at t = 0, 47.1196d) and max ties (47.1196b) occur."""
+    spec = _pool_spec(kind, geometry)
+    if spec is None:
+        pytest.skip("correlation pooling has one mask for regions of one size")
+    net = sc.Network((4, 6), conv=[sc.Conv(2, 1, pool=spec, activation=act),
+                                   sc.Conv(2, 1, activation=act)],
+                     hidden=[3], hidden_activation="relu", outputs=2)
+    p = net.init(1)
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((3, 1, 4, 6))
+    X[:, :, :, :3] = 0.0
+    X[1] = np.round(X[1])  # whole numbers: more ties
+    Gamma = np.eye(2)[[0, 1, 1]]
+    want = gradients_listing(net, p, X, Gamma)
+    got = gradients_fused(net, p, X, Gamma)
+    assert want.max_rel_diff(got) <= 1e-12
+    assert_allclose(fused.forward_fused(net, p, X).output, net.forward(p, X).output,
+                    rtol=1e-13, atol=1e-15)
+    one = gradients_fused(net, p, X[:1], Gamma[:1])  # N = 1 takes other branches
+    assert gradients_listing(net, p, X[:1], Gamma[:1]).max_rel_diff(one) <= 1e-12
+
+
+def test_engine_l2_pooling_over_regions_scales_each_region_alone():
+    """The l2 norm (47.1176) of a region of 1e-170 entries beside one of 1e150 entries: each
+    region is scaled by its own largest entry, so the small one does not underflow."""
+    net = sc.Network((2, 4), conv=[sc.Conv(1, 1, pool={"kind": "l2", "regions":
+                                                       [[0, 1, 2, 3], [4, 5, 6, 7]], "P": 8},
+                                          activation="linear")], outputs=1)
+    p = net.init(0)
+    p.W_conv[1][:] = 1.0
+    X = np.array([1e-170] * 4 + [1e150] * 4).reshape(1, 1, 4, 2).transpose(0, 1, 3, 2)
+    t = fused.forward_fused(net, p, X).t[1][0, :, 0]
+    assert_allclose(t, [2e-170, 2e150], rtol=1e-15)
+
+
+def test_engine_H_is_the_listings_patch_matrix():
+    """FusedForward.H(c, n) rebuilds H_(n,c-1) = col{H_n^(1,c-1), ...} (47.1225)."""
+    net = sc.Network((5, 4), input_depth=2, conv=[sc.Conv(3, (2, 3), pool=("max", 2)),
+                                                  sc.Conv(2, 2)], outputs=2)
+    p = net.init(0)
+    X = np.random.default_rng(1).standard_normal((2, 2, 5, 4))
+    fw = fused.forward_fused(net, p, X)
+    for n in range(2):
+        res = net.forward(p, X[n])
+        for c in (1, 2):
+            assert_allclose(fw.H(c, n), res.H_stacked[c - 1], rtol=1e-14, atol=1e-15)
+
+
+def test_engine_must_be_made_for_the_network():
+    net = sc.Network((4, 4), conv=[sc.Conv(1, 2)], outputs=2)
+    other = sc.Network((4, 4), conv=[sc.Conv(1, 2)], outputs=2)
+    X, G = np.ones((1, 1, 4, 4)), np.eye(2)[:1]
+    why = r"^engine must be a sayedcnn\.fused\.Engine made for this network \(Engine\(net\)\)$"
+    for engine in (object(), Engine(other)):
+        with pytest.raises(TypeError, match=why):
+            gradients_fused(net, net.init(0), X, G, engine=engine)
+
+
+def test_entrywise_threads_follow_the_affinity_and_the_environment(monkeypatch):
+    """Large entrywise maps use the cores this process may use, fewer when OMP_NUM_THREADS or
+    OPENBLAS_NUM_THREADS asks for fewer; values that are not positive integers are ignored."""
+    import os
+
+    n0 = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cases = [({}, n0), ({"OMP_NUM_THREADS": "1"}, 1), ({"OPENBLAS_NUM_THREADS": "1"}, 1),
+             ({"OMP_NUM_THREADS": "abc"}, n0), ({"OMP_NUM_THREADS": "0"}, n0),
+             ({"OMP_NUM_THREADS": str(n0 + 5)}, n0),
+             ({"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "2"}, min(n0, 2))]
+    try:
+        for env, want in cases:
+            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+                monkeypatch.delenv(var, raising=False)
+            for var, val in env.items():
+                monkeypatch.setenv(var, val)
+            fused._SPLIT["threads"] = None
+            assert fused._split_threads() == want, env
+    finally:
+        fused._SPLIT["threads"] = None
