@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
+import sayedcnn as sc
 from sayedcnn import V_ddc, partition_matrix, sliding_partition
 from sayedcnn import pooling as pl
 from sayedcnn.operators import vddc_product
@@ -121,3 +122,30 @@ def test_eq_47_1216_1275_listings_run_on_symbols():
     assert_allclose(value(res_s.output), res_v.output, rtol=1e-12, atol=0)
     assert_allclose(value(sens_s.delta_conv[1, 1]), sens_v.delta_conv[1, 1], rtol=1e-12,
                     atol=1e-15)
+
+
+def test_eq_47_1262_a_map_that_feeds_no_map_has_zero_sensitivity():
+    """With layer 2 reading only map 1 of layer 1 (47.1213), the sum over d' of (47.1262) is
+    empty for map 2: delta^(2,1) = 0, and the listing's derivatives still equal the loops'."""
+    from sayedcnn.reference import loops
+
+    net = sc.Network((4, 4), conv=[sc.Conv(2, 2, pool=("max", 2)),
+                                   sc.Conv(2, 2, connections=[[0], [0]])], outputs=2)
+    p = net.init(3, bias_scale=0.3)
+    x = np.random.default_rng(8).standard_normal((1, 4, 4))
+    sens = net.backward(p, net.forward(p, x), np.array([1.0, 0.0]))
+    assert np.array_equal(sens.delta_conv[2, 1], np.zeros(16))
+    assert np.abs(sens.delta_conv[1, 1]).max() > 0
+    X, G = x[None], np.array([[1.0, 0.0]])
+    assert net.gradients(p, X, G, method="listing").max_rel_diff(
+        loops.gradients(net, p, X, G)) <= 1e-12
+
+
+def test_eq_47_1270_Delta_of_one_symbolic_map():
+    """Delta_{n,c} = blockdiag{delta^(1,c)} for a layer of one map, in symbols (47.1270)."""
+    sympy = pytest.importorskip("sympy")
+    from sayedcnn.training import Delta_matrix
+
+    d = np.array(sympy.symbols("d1:4"), dtype=object)
+    D = Delta_matrix([d])
+    assert D.shape == (3, 1) and list(D[:, 0]) == list(d)
