@@ -249,3 +249,24 @@ def test_float32_parameters_are_converted_to_float64():
     assert all(a.dtype == np.float64 for _, _, a in q.items())
     X = np.random.default_rng(6).random((2, 1, 4, 4))
     assert_array_equal(net.predict(p32, X), net.predict(p32.map(lambda a: a.astype(float)), X))
+
+
+def test_one_hot_refuses_targets_beyond_the_size_limit():
+    """Gamma (N x Q, 47.1229) of more than 2^27 entries is refused before it is allocated."""
+    from sayedcnn.losses import one_hot
+
+    with pytest.raises(ValueError, match=r"^the targets Gamma would be N x Q = 2 x 67108865 "):
+        one_hot(np.array([0, 1]), 2**26 + 1)
+
+
+def test_activations_of_symbols_stay_unevaluated():
+    """On sympy entries f is applied without evaluation (47.1154): tanh(0) stays tanh(0), so
+    the symbolic listing keeps the book's structure."""
+    sympy = pytest.importorskip("sympy")
+    from sayedcnn.activations import ACTIVATIONS
+
+    z = np.array([sympy.Integer(0), sympy.Symbol("z")], dtype=object)
+    y = ACTIVATIONS["tanh"].f(z)
+    assert y.dtype == object and str(y[0]) == "tanh(0)" and str(y[1]) == "tanh(z)"
+    s = ACTIVATIONS["sigmoid"].f(z)
+    assert "exp" in str(s[0])
