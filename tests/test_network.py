@@ -483,3 +483,19 @@ def test_defaults_of_network_init_predict_backward_and_sgd_step():
     a = net.sgd_step(p, x, G, 0.1)
     b = net.sgd_step(p, x, G, 0.1, rho1=0.0, rho2=0.0, method="fused")
     assert a.max_rel_diff(b) == 0.0
+
+
+def test_repr_keep_V_and_non_finite_parameters():
+    """repr lists n_1..n_L; backward keeps V^(d,d',c+1) only when asked; a NaN parameter is
+    named with its symbol and equation."""
+    net = Network((4, 4), conv=[Conv(2, 2, pool=("max", 2)), Conv(2, 2)], hidden=[3],
+                  outputs=2)
+    assert repr(net) == "Network(input 1x(4, 4), C=2, n=[8, 3, 2], loss='quadratic')"
+    p = net.init(0)
+    res = net.forward(p, np.ones((1, 4, 4)))
+    assert not net.backward(p, res, np.array([1.0, 0.0])).V
+    assert net.backward(p, res, np.array([1.0, 0.0]), keep_V=True).V
+    p.W_conv[2][0, 0] = np.nan
+    why = r"^W_conv\[2\] contains NaN \(47\.1224a\); all entries must be finite$"
+    with pytest.raises(ValueError, match=why):
+        net.check_params(p)

@@ -744,6 +744,12 @@ def test_correlate_near_the_largest_float_is_exact_and_silent():
         warnings.simplefilter("error")
         F = correlate(cancel, np.array([[2.0**20, 0.5], [2.0**21, 1.0]]), padding="valid")
     assert F[0, 0] == 0.0
+    # products of 2^1024 that cancel: the direct sum is inf - inf, the exact one 2^1002
+    image = np.array([[2.0**1022, -(2.0**1022), 2.0**1000]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        F = correlate(image, np.full((1, 3), 4.0), padding="valid")
+    assert F[0, 0] == 2.0**1002
     tiny = np.array([[1e300, 0.0], [0.0, 1e-300]])  # far apart: direct sums, no rescaling
     assert_array_equal(correlate(tiny, np.ones((1, 1))), tiny)
 
@@ -764,14 +770,15 @@ def test_convolve_a_one_entry_image_and_a_mask_larger_than_the_image():
 
     assert_array_equal(convolve(np.array([[2.0]]), np.array([[3.0]])), [[6.0]])
     rng = np.random.default_rng(3)
-    image, K = rng.standard_normal((2, 3)), rng.standard_normal((5, 6))
+    image, K = rng.standard_normal((3, 4)), rng.standard_normal((11, 6))
     rows, cols = image.shape
-    cr, cc = 5 - 1 - (5 - 1) // 2, 6 - 1 - (6 - 1) // 2
+    kr, kc = K.shape
+    cr, cc = kr - 1 - (kr - 1) // 2, kc - 1 - (kc - 1) // 2
     want = np.zeros_like(image)
     for r in range(rows):
         for c in range(cols):
-            for a in range(5):
-                for b in range(6):
+            for a in range(kr):
+                for b in range(kc):
                     i, j = r - (a - cr), c - (b - cc)
                     if 0 <= i < rows and 0 <= j < cols:
                         want[r, c] += K[a, b] * image[i, j]
