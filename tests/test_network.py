@@ -422,18 +422,16 @@ def _network_bad_calls():
         (lambda: Network((4, 6), **ok).check_images(np.zeros((1, 1, 6, 4))), ValueError,
          r"^X must be N x D_0 x rows x cols = N x 1 x 4 x 6"),
         (lambda: Network((4, 6), **ok).check_params(
-            Network((4, 6), **ok).init(0).__class__(
-                W_conv={1: np.zeros((4, 1))}, Theta_conv={1: 0.0},
-                W_ff={1: np.zeros((2, 24))}, theta_ff={1: np.zeros(2)})), ValueError,
+            Params(W_conv={1: np.zeros((4, 1))}, Theta_conv={1: 0.0},
+                   W_ff={1: np.zeros((2, 24))}, theta_ff={1: np.zeros(2)})), ValueError,
          r"got a scalar"),
         (lambda: nw._too_large(nw.MAX_ENTRIES + 1, "a thing", "47.1"), ValueError,
          r"^a thing would have 134,217,729 entries \(47\.1\)"),
     ]
 
 
-@pytest.mark.parametrize("k", range(11))
-def test_network_errors_name_the_quantity_the_expectation_and_the_equation(k):
-    call, exc, pattern = _network_bad_calls()[k]
+@pytest.mark.parametrize("call, exc, pattern", _network_bad_calls())
+def test_network_errors_name_the_quantity_the_expectation_and_the_equation(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
 

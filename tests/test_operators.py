@@ -715,11 +715,10 @@ def _operator_bad_calls():
     ]
 
 
-@pytest.mark.parametrize("k", range(18))
-def test_operator_errors_name_the_quantity_the_expectation_and_the_equation(k):
+@pytest.mark.parametrize("call, exc, pattern", _operator_bad_calls())
+def test_operator_errors_name_the_quantity_the_expectation_and_the_equation(call, exc, pattern):
     """Each message names the quantity and its equation; numpy warns about nothing on the way
     (the overflow checks run with numpy's overflow and invalid warnings silenced)."""
-    call, exc, pattern = _operator_bad_calls()[k]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(exc, match=pattern):

@@ -625,10 +625,9 @@ def _bad_calls():
     ]
 
 
-@pytest.mark.parametrize("k", range(11))
-def test_errors_name_the_quantity_the_expectation_and_the_equation(k):
+@pytest.mark.parametrize("call, exc, pattern", _bad_calls())
+def test_errors_name_the_quantity_the_expectation_and_the_equation(call, exc, pattern):
     """Each message starts with the quantity's name and gives its equation."""
-    call, exc, pattern = _bad_calls()[k]
     with pytest.raises(exc, match=pattern):
         call()
 
