@@ -302,9 +302,7 @@ def _grad3(pool, y3):
     if k == "l2":
         yy = _gather(pool, y3, 0.0)
         t = _l2_norm(yy, axis=2)[:, :, None, :]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g = np.where(t > 0, yy / np.where(t > 0, t, 1.0), 0.0)  # (47.1196d); 0 at t = 0
-        return g
+        return yy / np.where(t > 0, t, 1.0)  # (47.1196d); a region with t = 0 has y = 0
     g = np.broadcast_to((pool.mask[None, :] * pool._valid)[None, :, :, None], shape)
     return np.array(g)  # (47.1196e)
 
@@ -355,10 +353,10 @@ def _backprop_blocks(pool, v3, y3, views, t3=None, out=None):
             np.divide(v4, len(outs), out=o)  # (47.1196a)
     elif k == "l2":
         t4 = (_pool3(pool, y3) if t3 is None else t3).reshape(v4.shape)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = np.where(t4 > 0, v4 / np.where(t4 > 0, t4, 1.0), 0.0)
+        t4 = np.where(t4 > 0, t4, 1.0)  # a region with t = 0 has y = 0, hence g = 0
         for view, o in zip(views, outs):
-            np.multiply(view, r, out=o)  # (47.1196d): y / t, 0 at t = 0
+            np.divide(view, t4, out=o)  # (47.1196d): g = y / t, of magnitude <= 1
+            o *= v4
     elif k == "subsample":
         outs[pool.retain][...] = v4  # (47.1196c)
     else:

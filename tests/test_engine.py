@@ -222,6 +222,8 @@ def test_engine_H_is_the_listings_patch_matrix():
         res = net.forward(p, X[n])
         for c in (1, 2):
             assert_allclose(fw.H(c, n), res.H_stacked[c - 1], rtol=1e-14, atol=1e-15)
+    for c in (1, 2):
+        assert np.array_equal(fw.H(c), fw.H(c, 0))  # the first sample by default
 
 
 def test_engine_must_be_made_for_the_network():
@@ -254,3 +256,169 @@ def test_entrywise_threads_follow_the_affinity_and_the_environment(monkeypatch):
             assert fused._split_threads() == want, env
     finally:
         fused._SPLIT["threads"] = None
+
+
+def test_engine_clock_adds_each_interval_to_its_kind(monkeypatch):
+    """The profile telescopes: each reading of the clock adds the time since the previous one
+    to the kind of work just done. With a clock that advances by 1 at each reading, every
+    kind's total is a whole number of laps, the totals add up to the laps, and every kind is
+    one that bench --profile prints. An engine that is not profiling has neither."""
+
+    class Clock:
+        now = 0.0
+
+        @classmethod
+        def perf_counter(cls):
+            cls.now += 1.0
+            return cls.now
+
+    net = _padded_net()
+    p = net.init(seed=11, bias_scale=0.2)
+    X, Gamma = _problem(net, 3, 12)
+    engine = Engine(net)
+    assert engine.profile is None and engine.laps == 0
+    monkeypatch.setattr(fused, "time", Clock)
+    engine.start_profile()
+    assert engine.profile == {} and engine.laps == 0
+    fused._gradients(net, p, X, Gamma, 0.0, 0.0, "1229", engine, return_loss=True)
+    laps = engine.laps
+    prof = engine.stop_profile()
+    assert engine.profile is None and engine.lap is fused._no_lap
+    assert laps == Clock.now - 1  # one reading to start, one per lap
+    assert sum(prof.values()) == laps
+    assert all(t >= 1 and float(t).is_integer() for t in prof.values())
+    assert set(prof) == set(bench.PROFILE_KINDS)
+
+
+@pytest.mark.parametrize("kind, want", [("max", [1.0, 3.0, 9.0]), ("mean", [1.0, 2.5, 9.0]),
+                                        ("l2", [1.0, np.sqrt(13.0), 9.0])])
+def test_engine_short_regions_are_padded_with_nothing(kind, want):
+    """Regions of 1, 2 and 1 entries (47.1187) on a map whose largest entry is entry 0, the
+    index the engine pads short regions with: the padding adds nothing to any region (Table
+    47.13), forward or backward (the derivatives equal the listing's)."""
+    spec = {"kind": kind, "regions": [[1], [2, 3], [0]], "P": 4}
+    net = sc.Network((2, 2), conv=[sc.Conv(1, 1, activation="linear", pool=spec)], outputs=2)
+    p = net.init(0)
+    p.W_conv[1][:] = 1.0
+    X = np.array([[9.0, 2.0], [1.0, 3.0]]).reshape(1, 1, 2, 2)  # vec: 9, 1, 2, 3
+    assert_allclose(fused.forward_fused(net, p, X).t[1][0, :, 0], want, rtol=1e-15)
+    G = np.eye(2)[:1]
+    assert gradients_fused(net, p, X, G).max_rel_diff(gradients_listing(net, p, X, G)) <= 1e-13
+
+
+def test_entrywise_threads_without_an_affinity_mask(monkeypatch):
+    """The cores this process may use come from os.sched_getaffinity where it exists, else
+    from os.cpu_count(); where that is unknown (None), one thread."""
+    import os
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    want = [({0}, 1), ({0, 1, 2, 3, 4}, 5), (None, 3)]
+    try:
+        for mask, n in want:
+            if mask is None:
+                monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+            else:
+                monkeypatch.setattr(os, "sched_getaffinity", lambda pid, m=mask: m,
+                                    raising=False)
+            fused._SPLIT["threads"] = None
+            assert fused._split_threads() == n, mask
+        monkeypatch.setattr(os, "cpu_count", lambda: None)
+        fused._SPLIT["threads"] = None
+        assert fused._split_threads() == 1
+    finally:
+        fused._SPLIT["threads"] = None
+
+
+@pytest.mark.parametrize("kind", ["max", "subsample", "mean"])
+def test_engine_activation_of_the_users_own_with_pooling(kind):
+    """An Activation given by the user (softplus, f' = the logistic function) before max
+    pooling or subsampling: f' is evaluated at z (47.1245), not at the pooled y; engine =
+    listing = finite differences."""
+    from sayedcnn.activations import Activation, get_activation
+    from sayedcnn.reference.finite_diff import numerical_gradient
+
+    softplus = Activation("softplus", lambda z: np.logaddexp(0.0, z),
+                          get_activation("sigmoid").f)
+    spec = {"kind": kind, "block": 2, **({"retain": 1} if kind == "subsample" else {})}
+    net = sc.Network((4, 4), conv=[sc.Conv(2, 3, padding="same", activation=softplus,
+                                           pool=spec)], outputs=2)
+    p = net.init(seed=3, bias_scale=0.5)
+    X, Gamma = _problem(net, 2, 8)
+    g = gradients_fused(net, p, X, Gamma)
+    assert g.max_rel_diff(gradients_listing(net, p, X, Gamma)) <= 1e-12
+    fd = numerical_gradient(lambda r: loops.risk(net, r, X, Gamma), p, rel_step=2e-5)
+    assert g.max_rel_diff(fd) <= 1e-7
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_entrywise_maps_cut_over_threads_equal_one_thread(monkeypatch, threads):
+    """A map of at least 2^15 entries is cut into one contiguous part per thread, written into
+    ``out`` when given: every entry is the one a single thread writes (47.1154); a smaller map
+    stays on one thread; the threads are named after the package, and a process that forked
+    (another pid) makes its own."""
+    import os
+    import threading
+
+    for key in ("threads", "pool", "pid"):
+        monkeypatch.setitem(fused._SPLIT, key, fused._SPLIT[key])
+    z = np.random.default_rng(0).standard_normal((3, 64, 171))  # 32,832 entries
+    fused._SPLIT["threads"] = 1
+    alone = {name: fused._activate(sc.get_activation(name), z) for name in ("sigmoid", "tanh")}
+    fused._SPLIT["threads"] = threads
+    made = []
+    try:
+        for name, want in alone.items():
+            out = np.full_like(z, np.nan)
+            got = fused._activate(sc.get_activation(name), z, out=out)
+            assert got is out
+            assert np.array_equal(got, want)
+            assert_allclose(got, sc.get_activation(name)(z), rtol=1e-15, atol=0)
+            made.append(fused._SPLIT["pool"])
+        assert made[0] is made[1] and fused._SPLIT["pid"] == os.getpid()
+
+        calls = []
+
+        def kernel(a, o):
+            calls.append((a.size, threading.current_thread().name))
+            np.negative(a, out=o)
+
+        for size, parts in ((fused._SPLIT_MIN - 1, 1), (fused._SPLIT_MIN, threads)):
+            calls.clear()
+            x = np.arange(float(size))
+            assert np.array_equal(fused._entrywise(kernel, x), -x)
+            assert len(calls) == parts and sum(n for n, _ in calls) == size
+        assert {n for _, n in calls} - {threading.current_thread().name}
+        assert all(n.startswith("sayedcnn") for _, n in calls
+                   if n != threading.current_thread().name)
+        fused._SPLIT["pid"] = -1  # as if forked: the old pool's threads are gone
+        fused._entrywise(kernel, np.zeros(fused._SPLIT_MIN))
+        assert fused._SPLIT["pool"] is not made[0] and fused._SPLIT["pid"] == os.getpid()
+        made.append(fused._SPLIT["pool"])
+    finally:
+        for pool in made:
+            pool.shutdown()
+
+
+def test_view_of_windows_is_read_only():
+    """The strided windows of (47.1152) are read, never written: the view is read-only,
+    of C-contiguous maps and of others."""
+    A = np.arange(24.0).reshape(4, 6)
+    for a in (A, A[:, ::2]):
+        v = fused._view(a, (2, 2), a.strides)
+        assert not v.flags.writeable and v.dtype == a.dtype
+        assert np.array_equal(v, a[:2, :2])
+
+
+def test_engine_l2_block_whose_only_entry_is_not_the_first():
+    """l2 pooling (47.1176) of a 2 x 2 block whose one nonzero entry is its second: the
+    largest magnitude, by which the engine scales, is taken over every entry of the block."""
+    net = sc.Network((2, 2), conv=[sc.Conv(1, 1, activation="linear",
+                                           pool={"kind": "l2", "block": 2})], outputs=1)
+    p = net.init(0)
+    p.W_conv[1][:] = 1.0
+    for k in range(4):
+        X = np.zeros((1, 1, 2, 2))
+        X[0, 0, k % 2, k // 2] = -5.0  # entry k of the column-major vec
+        assert_allclose(fused.forward_fused(net, p, X).t[1].ravel(), [5.0], rtol=1e-15)
