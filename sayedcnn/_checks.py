@@ -11,13 +11,20 @@ import numbers
 import numpy as np
 
 __all__ = ["as_float_array", "as_pair", "check_finite", "check_shape", "as_positive_int",
-           "as_real", "shape_str", "MAX_SIZE"]
+           "as_real", "shape_str", "MAX_SIZE", "MAX_ENTRIES"]
 
 #: The largest size a check accepts where a size means an allocation: each axis of a map,
 #: a mask, a block, a stride or a padding, and the product of the two (entries of one
 #: 2-D map), and the sizes given to :func:`as_positive_int` with ``maximum=MAX_SIZE``.
 #: 2**27 float64 entries are 1 GiB.
 MAX_SIZE = 2**27
+
+#: The largest array a :class:`~sayedcnn.network.Network` agrees to need, in entries: an
+#: image, a partition matrix :math:`V_c` (:math:`P_c S_c` rows, 47.1152), one parameter
+#: array, all parameters together (47.1224), and the targets :math:`\Gamma` that
+#: :func:`~sayedcnn.losses.one_hot` builds (47.1229) are each held to it, before anything
+#: is allocated. 2**27 entries are 1 GiB of float64.
+MAX_ENTRIES = 2**27
 _MAX_INT = 2**63 - 1  # numpy's C long: larger integers cannot index or allocate
 
 

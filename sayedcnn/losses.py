@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import MAX_ENTRIES
+
 __all__ = ["Loss", "get_loss", "LOSSES", "one_hot", "risk_weights"]
 
 
@@ -228,9 +230,9 @@ def one_hot(labels, Q=None, low=0.0, high=1.0):
         raise TypeError(f"Q (number of classes) must be an integer, got {Q!r}")
     if Q < 1:
         raise ValueError(f"Q (number of classes) must be >= 1, got {Q}")
-    if labels.size * Q > 2**27:  # the targets Gamma are N x Q (47.1229)
+    if labels.size * Q > MAX_ENTRIES:  # the targets Gamma are N x Q (47.1229)
         raise ValueError(f"the targets Gamma would be N x Q = {labels.size} x {Q} (47.1229), "
-                         f"more than the 134,217,728 (2**27) entries sayedcnn builds")
+                         f"more than the {MAX_ENTRIES:,} (2**27) entries sayedcnn builds")
     if labels.size and labels.max() >= Q:
         raise ValueError(f"labels must lie in 0..Q-1 = 0..{Q - 1}, got maximum {labels.max()}")
     for name, v in (("low", low), ("high", high)):

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_float_array, as_pair, as_positive_int, as_real, check_finite
+from ._checks import (
+    MAX_ENTRIES,
+    as_float_array,
+    as_pair,
+    as_positive_int,
+    as_real,
+    check_finite,
+)
 from .activations import get_activation
 from .losses import get_loss
 from .operators import sliding_partition
@@ -202,13 +209,6 @@ class ConvLayer:
         return np.repeat(self.conn, self.S, axis=0)
 
 
-#: The largest array a :class:`Network` agrees to need, in entries: an image, a partition
-#: matrix :math:`V_c` (:math:`P_c S_c` rows, 47.1152), one parameter array, and all
-#: parameters together (47.1224) are each held to it, before anything is allocated.
-#: 2**27 entries are 1 GiB of float64.
-MAX_ENTRIES = 2**27
-
-
 def _too_large(count, what, eq):
     if count > MAX_ENTRIES:
         raise ValueError(f"{what} would have {count:,} entries ({eq}), more than the "
@@ -332,7 +332,7 @@ class Network:
                 raise TypeError(f"conv[{c - 1}] must be a sayedcnn.Conv, got {type(spec).__name__}")
             D = as_positive_int(spec.depth, f"depth D_{c}", eq="47.1206")
             bound = _partition_rows_bound(shape, spec)
-            if bound is not None and bound > MAX_ENTRIES:
+            if bound is not None:
                 _too_large(bound, f"the partition matrix V_{c} of layer c = {c} (mask "
                            f"{spec.mask!r}, padding {spec.padding!r}, on a {shape[0]} x "
                            f"{shape[1]} map)", "47.1152")

@@ -15,7 +15,6 @@ from . import fused
 from ._checks import (
     as_float_array,
     as_positive_int,
-    check_finite,
     check_method,
     check_mu,
     check_rho,
@@ -304,7 +303,6 @@ def fit(net, params, X, labels, epochs=FIT_DEFAULTS["epochs"],
     if Gamma.shape != (X.shape[0], net.Q):
         raise ValueError(f"labels must give one target per image: N x Q = {X.shape[0]} x "
                          f"{net.Q} (47.1229), got {Gamma.shape}")
-    check_finite(Gamma, "Gamma", "47.1229")
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val go together: give both (validation images and their "
                          "class numbers) or neither")

@@ -497,3 +497,44 @@ def test_repr_keep_V_and_non_finite_parameters():
     why = r"^W_conv\[2\] contains NaN \(47\.1224a\); all entries must be finite$"
     with pytest.raises(ValueError, match=why):
         net.check_params(p)
+
+
+def test_init_draws_weights_of_variance_one_over_fan_in():
+    """init: the entries of W_c are N(0, 1/fan_in) with fan_in = (mask entries) x (connected
+    input maps) (47.1224a); a 1 x 1 mask on one map has fan-in 1, so its weights are N(0, 1)."""
+    one = Network((4, 6), conv=[Conv(400, 1)], outputs=2).init(3).W_conv[1]
+    assert one.shape == (1, 400)
+    assert 0.9 < one.std() < 1.1  # 400 draws: the sample deviation is within 0.1 of 1
+    net = Network((4, 6), input_depth=2, conv=[Conv(200, 3)], outputs=2)
+    many = net.init(3).W_conv[1] * np.sqrt(9 * 2)
+    assert many.shape == (18, 200)
+    assert 0.95 < many.std() < 1.05  # 3,600 draws, scaled back by sqrt(fan_in)
+
+
+def test_sgd_step_passes_its_method_on():
+    """Network.sgd_step hands method= to (47.1276)'s dispatcher, which checks it."""
+    net = Network((4, 4), conv=[Conv(2, 2)], outputs=2)
+    p = net.init(0)
+    x = np.random.default_rng(0).standard_normal((2, 1, 4, 4))
+    with pytest.raises(ValueError, match=r"^method must be 'listing' or 'fused', got 'loops'$"):
+        net.sgd_step(p, x, np.eye(2), 0.1, method="loops")
+
+
+def test_allocation_guard_allows_exactly_its_limit(monkeypatch):
+    """MAX_ENTRIES is the largest allowed size, not the first refused one: a partition matrix
+    whose rows are bounded by exactly the limit is built, one row more is refused (47.1152);
+    likewise the targets Gamma of one_hot (47.1229). Shown with the limit lowered."""
+    import sayedcnn.losses as ls
+    import sayedcnn.network as nw
+
+    conv = [Conv(1, (2, 4), padding=0)]  # P_1 S_1 <= 3 * 5 * 8 = 120 rows
+    monkeypatch.setattr(nw, "MAX_ENTRIES", 120)
+    assert Network((3, 5), conv=conv, outputs=2).layers[0].partition.V.shape == (4 * 8, 15)
+    monkeypatch.setattr(nw, "MAX_ENTRIES", 119)
+    with pytest.raises(ValueError, match=r"\(47\.1152\), more than the 119 "):
+        Network((3, 5), conv=conv, outputs=2)
+    monkeypatch.setattr(ls, "MAX_ENTRIES", 6)
+    assert ls.one_hot(np.array([0, 1, 1]), 2).shape == (3, 2)  # exactly 6 entries
+    with pytest.raises(ValueError, match=r"^the targets Gamma would be N x Q = 3 x 3 "
+                                         r"\(47\.1229\), more than the 6 "):
+        ls.one_hot(np.array([0, 1, 2]), 3)
