@@ -422,3 +422,19 @@ def test_engine_l2_block_whose_only_entry_is_not_the_first():
         X = np.zeros((1, 1, 2, 2))
         X[0, 0, k % 2, k // 2] = -5.0  # entry k of the column-major vec
         assert_allclose(fused.forward_fused(net, p, X).t[1].ravel(), [5.0], rtol=1e-15)
+
+
+@pytest.mark.parametrize("entry", [1e-309, 1e-315])
+def test_engine_l2_backward_of_subnormal_entries_stays_finite(entry):
+    """l2 pooling (47.1176) of subnormal entries, t of the order of 1e-309 or less: the strided
+    backward forms g = y / t (of magnitude <= 1) before multiplying by v (47.1196d), so no
+    quotient v / t overflows; the derivatives are finite and equal the listing's."""
+    net = sc.Network((4, 4), conv=[sc.Conv(1, 1, activation="linear",
+                                           pool={"kind": "l2", "block": 2})], outputs=1)
+    p = net.init(seed=0)
+    p.W_conv[1][:] = 1.0
+    X = np.full((1, 1, 4, 4), entry)
+    g_f = net.gradients(p, X, np.ones((1, 1)), method="fused")
+    g_l = net.gradients(p, X, np.ones((1, 1)), method="listing")
+    assert np.isfinite(g_f.W_conv[1]).all() and g_f.W_conv[1][0, 0] != 0.0
+    assert g_f.max_rel_diff(g_l) <= 1e-12
