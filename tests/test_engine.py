@@ -30,6 +30,15 @@ def _problem(net, N, seed):
     return X, Gamma
 
 
+def _l2_on_one_map(shape, **pool):
+    """One linear map with a 1 x 1 mask of weight 1 (y is the image), l2 pooled (47.1176)."""
+    net = sc.Network(shape, conv=[sc.Conv(1, 1, activation="linear",
+                                          pool={"kind": "l2", **pool})], outputs=1)
+    p = net.init(seed=0)
+    p.W_conv[1][:] = 1.0
+    return net, p
+
+
 def test_eq_47_1275_work_space_reused_across_batch_sizes():
     """One engine over seven calls at six batch sizes (the scatter cache evicts): every
     result equals the listing to 1e-12 and a call with a fresh engine to rounding."""
@@ -129,14 +138,9 @@ def test_eq_47_1262_block_pooling_at_layer_2_through_the_work_space(kind):
 def test_engine_l2_pooling_of_tiny_entries_neither_underflows_nor_differs(block, stride):
     """l2 pooling of entries 1e-170 (47.1176): the engine's strided and gathered kernels give
     the listing's scaled norm (2e-170 for a 2 x 2 block), not 0, and the same derivatives."""
-    import sayedcnn as sc
     from sayedcnn.fused import forward_fused
 
-    net = sc.Network((4, 4), conv=[sc.Conv(1, 1, activation="linear",
-                                           pool={"kind": "l2", "block": block,
-                                                 "stride": stride})], outputs=1)
-    p = net.init(seed=0)
-    p.W_conv[1][:] = 1.0
+    net, p = _l2_on_one_map((4, 4), block=block, stride=stride)
     X = np.full((1, 1, 4, 4), 1e-170)
     t_engine = forward_fused(net, p, X).t[1].ravel()
     t_listing = net.forward(p, X[0]).t_conv[1, 1]
@@ -313,29 +317,26 @@ def test_entrywise_threads_without_an_affinity_mask(monkeypatch):
 
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setitem(fused._SPLIT, "threads", None)  # the cached count, restored after
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
-    want = [({0}, 1), ({0, 1, 2, 3, 4}, 5), (None, 3)]
-    try:
-        for mask, n in want:
-            if mask is None:
-                monkeypatch.delattr(os, "sched_getaffinity", raising=False)
-            else:
-                monkeypatch.setattr(os, "sched_getaffinity", lambda pid, m=mask: m,
-                                    raising=False)
-            fused._SPLIT["threads"] = None
-            assert fused._split_threads() == n, mask
-        monkeypatch.setattr(os, "cpu_count", lambda: None)
+    for mask, n in [({0}, 1), ({0, 1, 2, 3, 4}, 5), (None, 3)]:
+        if mask is None:
+            monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+        else:
+            monkeypatch.setattr(os, "sched_getaffinity", lambda pid, m=mask: m, raising=False)
         fused._SPLIT["threads"] = None
-        assert fused._split_threads() == 1
-    finally:
-        fused._SPLIT["threads"] = None
+        assert fused._split_threads() == n, mask
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    fused._SPLIT["threads"] = None
+    assert fused._split_threads() == 1
 
 
 @pytest.mark.parametrize("kind", ["max", "subsample", "mean"])
 def test_engine_activation_of_the_users_own_with_pooling(kind):
     """An Activation given by the user (softplus, f' = the logistic function) before max
-    pooling or subsampling: f' is evaluated at z (47.1245), not at the pooled y; engine =
-    listing = finite differences."""
+    pooling or subsampling (the engine's shortcut through the retained entry) and mean
+    pooling (its general path): f' is evaluated at z (47.1245), not at the pooled y;
+    engine = listing = finite differences."""
     from sayedcnn.activations import Activation, get_activation
     from sayedcnn.reference.finite_diff import numerical_gradient
 
@@ -414,10 +415,7 @@ def test_view_of_windows_is_read_only():
 def test_engine_l2_block_whose_only_entry_is_not_the_first():
     """l2 pooling (47.1176) of a 2 x 2 block whose one nonzero entry is its second: the
     largest magnitude, by which the engine scales, is taken over every entry of the block."""
-    net = sc.Network((2, 2), conv=[sc.Conv(1, 1, activation="linear",
-                                           pool={"kind": "l2", "block": 2})], outputs=1)
-    p = net.init(0)
-    p.W_conv[1][:] = 1.0
+    net, p = _l2_on_one_map((2, 2), block=2)
     for k in range(4):
         X = np.zeros((1, 1, 2, 2))
         X[0, 0, k % 2, k // 2] = -5.0  # entry k of the column-major vec
@@ -429,10 +427,7 @@ def test_engine_l2_backward_of_subnormal_entries_stays_finite(entry):
     """l2 pooling (47.1176) of subnormal entries, t of the order of 1e-309 or less: the strided
     backward forms g = y / t (of magnitude <= 1) before multiplying by v (47.1196d), so no
     quotient v / t overflows; the derivatives are finite and equal the listing's."""
-    net = sc.Network((4, 4), conv=[sc.Conv(1, 1, activation="linear",
-                                           pool={"kind": "l2", "block": 2})], outputs=1)
-    p = net.init(seed=0)
-    p.W_conv[1][:] = 1.0
+    net, p = _l2_on_one_map((4, 4), block=2)
     X = np.full((1, 1, 4, 4), entry)
     g_f = net.gradients(p, X, np.ones((1, 1)), method="fused")
     g_l = net.gradients(p, X, np.ones((1, 1)), method="listing")
